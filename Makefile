@@ -1,0 +1,27 @@
+# `make run` and `make test` create .venv when missing and install the pinned requirements.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test clean-venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.app-installed: requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.app-installed
+	$(PY) -m streamlit run app.py
+
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest
+
+clean-venv:
+	rm -rf $(VENV)

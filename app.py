@@ -1,0 +1,9 @@
+"""dalab's Streamlit app: `make run`. Pages live in pages/; this file only wires them."""
+import streamlit as st
+
+st.set_page_config(page_title="dalab", layout="wide")
+nav = st.navigation({
+    "Learn": [st.Page("pages/home.py", title="Home", default=True),
+              st.Page("pages/datasets.py", title="Datasets")],
+})
+nav.run()

@@ -1,0 +1,197 @@
+"""``python -m dalab`` / ``dalab``: methods, data, train, eval.
+
+Bad names or values print an error that lists what is valid and exit with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _methods(args) -> int:
+    from .methods import list_methods
+
+    for cls in list_methods():
+        flag = "  [uses target labels]" if cls.uses_target_labels else ""
+        print(f"{cls.name:<14} {cls.summary}{flag}")
+        print(f"{'':<14} paper: {cls.paper}")
+        if args.verbose:
+            for f in dataclasses.fields(cls.Config):
+                print(f"{'':<16}{f.name} = {f.default!r}")
+    return 0
+
+
+def _data_list(args) -> int:
+    from .data import list_domains
+
+    for d in list_domains():
+        print(f"{d.name:<14} {d.kind:<7} {d.origin:<9} {d.description}")
+    print("custom         image   custom    folder:PATH (one sub-folder per class) or "
+          "npz:PATH (arrays x, y)")
+    return 0
+
+
+def _data_show(args) -> int:
+    from .data import load_domain
+
+    d = load_domain(args.name, args.split_seed)
+    print(f"{d.name}: {d.description}")
+    print(f"kind {d.kind}, input shape {d.input_shape}, {d.num_classes} classes, "
+          f"train {len(d.train)}, test {len(d.test)} (split seed {d.split_seed})")
+    print(f"{'class':<12}{'train':>7}{'test':>7}")
+    for name, (tr, te) in d.class_counts().items():
+        print(f"{name:<12}{tr:>7}{te:>7}")
+    if args.png:
+        from PIL import Image
+
+        from .data.preview import image_grid, points_plot
+
+        arr = (image_grid(d.train.x, d.train.y, d.classes) if d.kind == "image"
+               else points_plot(d.train.x, d.train.y))
+        Path(args.png).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(arr).save(args.png)
+        print(f"wrote {args.png}")
+    return 0
+
+
+def _default_out(method: str, source: str, target: str, seed: int) -> Path:
+    clean = lambda s: re.sub(r"[^A-Za-z0-9_.-]+", "_", s)  # noqa: E731 (custom names hold paths)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{clean(method)}_{clean(source)}_to_{clean(target)}_seed{seed}_{stamp}"
+
+
+def _train(args) -> int:
+    from tqdm import tqdm
+
+    from .train import fit_and_save, prepare, resolve_device
+
+    model, pair = prepare(args.method, args.source, args.target, overrides=args.set,
+                          seed=args.seed, split_seed=args.split_seed)
+    resolve_device(args.device)  # fail on an absent device before the bar appears
+    steps = args.steps if args.steps is not None else model.default_steps
+    out = Path(args.out) if args.out else _default_out(args.method, args.source, args.target,
+                                                       args.seed)
+    bar = tqdm(total=steps, desc=f"{args.method} {args.source}->{args.target}", unit="step",
+               dynamic_ncols=True, disable=args.quiet)
+    last = {}
+
+    def progress(ev):
+        if ev.kind == "step":
+            bar.update(1)
+            if ev.step % 20 == 0:
+                bar.set_postfix(loss=f"{ev.metrics['loss']:.3f}", **last, refresh=False)
+        elif ev.kind == "eval":
+            last["target_acc"] = f"{ev.metrics['target_test']:.3f}"
+        elif ev.kind == "start":
+            bar.write(f"device: {ev.metrics['device']}")
+
+    result, run_dir = fit_and_save(model, pair, steps, seed=args.seed, out=out,
+                                   device=args.device, eval_every=args.eval_every,
+                                   callbacks=[progress])
+    bar.close()
+    acc = result.accuracy
+    print(f"{args.method} {args.source}->{args.target} seed {args.seed}: "
+          f"target test accuracy {acc['target_test']:.4f} (source test {acc['source_test']:.4f}), "
+          f"{result.steps_done} steps, {result.steps_per_second:.1f} steps/s on {result.device}, "
+          f"{result.wall_time_s:.1f} s; run saved to {run_dir}")
+    if result.status == "diverged":
+        print(f"error: training diverged: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _eval(args) -> int:
+    from .data import DomainPair
+    from .runs import load_run
+    from .train import evaluate_pair
+
+    method, info = load_run(args.run_dir, device=args.device)
+    pair = DomainPair(info["pair"]["source"], info["pair"]["target"],
+                      split_seed=info["pair"]["split_seed"])
+    acc = evaluate_pair(method, pair)
+    rec = info.get("accuracy", {})
+    print(f"{info['method']} {pair.name} (seed {info['seed']}, {info['steps']} steps, "
+          f"status {info['status']})")
+    for k in ("target_test", "source_test"):
+        print(f"  {k:<12} {acc[k]:.4f}   (recorded {rec.get(k, float('nan')):.4f})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .methods import METHODS
+
+    p = argparse.ArgumentParser(prog="dalab", description="dalab: a domain-adaptation lab")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    m = sub.add_parser("methods", help="list the registered methods")
+    m.add_argument("-v", "--verbose", action="store_true", help="show config defaults")
+    m.set_defaults(func=_methods)
+
+    d = sub.add_parser("data", help="list or show domains")
+    dsub = d.add_subparsers(dest="data_cmd", required=True, metavar="SUBCOMMAND")
+    dsub.add_parser("list", help="list domains").set_defaults(func=_data_list)
+    ds = dsub.add_parser("show", help="sizes, class counts and a PNG grid of one domain")
+    ds.add_argument("name")
+    ds.add_argument("--png", help="write a grid of examples (or a scatter plot) to this path")
+    ds.add_argument("--split-seed", type=int, default=0)
+    ds.set_defaults(func=_data_show)
+
+    t = sub.add_parser("train", help="train a method on a source->target pair")
+    t.add_argument("--method", required=True, choices=list(METHODS), metavar="METHOD",
+                   help=f"one of: {', '.join(METHODS)}")
+    t.add_argument("--source", required=True)
+    t.add_argument("--target", required=True)
+    t.add_argument("--steps", type=_positive_int, help="default: the method's default_steps")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value (repeatable); `dalab methods -v` lists keys")
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--split-seed", type=int, default=0)
+    t.add_argument("--eval-every", type=_positive_int, default=None)
+    t.add_argument("--out", help="run directory (default runs/<method>_<src>_to_<tgt>_...)")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("eval", help="evaluate a saved run on its pair's test splits")
+    e.add_argument("run_dir")
+    e.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
+    e.set_defaults(func=_eval)
+    return p
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .data import DataError
+    from .methods import ConfigError, UnknownMethodError
+    from .runs import RunError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataError, ConfigError, UnknownMethodError, RunError, ValueError) as e:
+        print(f"dalab: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("dalab: interrupted", file=sys.stderr)
+        return 130

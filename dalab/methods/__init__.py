@@ -1,0 +1,45 @@
+"""The method registry: the CLI, the app, the benchmark and the tests all read ``METHODS``.
+
+Adding a method: write ``dalab/methods/<acronym>.py`` with a ``Method`` subclass and add one
+line below.
+"""
+from __future__ import annotations
+
+from .base import Latent, Method
+from .config import ConfigError, make_config
+from .dann import DANN
+from .source_only import SourceOnly
+from .target_only import TargetOnly
+
+METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (
+    SourceOnly,
+    TargetOnly,
+    DANN,
+)}
+
+
+class UnknownMethodError(ValueError):
+    """A method name that is not registered; the message lists the registered ones."""
+
+
+def list_methods() -> list[type[Method]]:
+    return list(METHODS.values())
+
+
+def get_method(name: str) -> type[Method]:
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise UnknownMethodError(f"unknown method {name!r}; valid: {', '.join(METHODS)}") from None
+
+
+def build_method(name: str, *, input_shape, num_classes: int, config: dict | None = None,
+                 overrides: list[str] | None = None) -> Method:
+    """Rebuild a method from its spec (``Method.spec()``) with optional ``key=value`` overrides."""
+    cls = get_method(name)
+    cfg = make_config(cls.Config, config, overrides)
+    return cls(cfg, input_shape=input_shape, num_classes=num_classes)
+
+
+__all__ = ["METHODS", "ConfigError", "Latent", "Method", "UnknownMethodError", "build_method",
+           "get_method", "list_methods"]

@@ -1,0 +1,76 @@
+"""The ``Method`` interface every method implements (DESIGN.md, "Methods").
+
+A method is an ``nn.Module`` that owns its sub-networks *and* its optimizers, so ``fit()``
+never branches on the objective: it hands each batch to ``train_step`` and reads back a dict
+of floats. Everything needed to rebuild a method is ``(name, config, input_shape,
+num_classes)``; runs store exactly that (see :mod:`dalab.runs`).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+@dataclass
+class Latent:
+    """What ``encode`` returns: deep features ``h`` and, for VAEs, ``mu`` and ``sigma``."""
+    h: torch.Tensor
+    mu: torch.Tensor | None = None
+    sigma: torch.Tensor | None = None
+
+
+class Method(nn.Module):
+    """Base class. Subclasses set the class attributes and implement ``train_step``/``predict``.
+
+    Capabilities (``capabilities``): ``"encode"``, ``"translate"``, ``"reconstruct"``; the app
+    and the analysis layer check them instead of the method's name.
+    """
+
+    name: ClassVar[str]
+    paper: ClassVar[str]                 # citation of the method's paper
+    summary: ClassVar[str]               # one line for `dalab methods` and the app
+    Config: ClassVar[type]               # a dataclass with commented, cited defaults
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    uses_target_labels: ClassVar[bool] = False  # True only for the target-only upper bound
+    default_steps: ClassVar[int] = 3000
+
+    def __init__(self, config=None, *, input_shape: tuple[int, ...], num_classes: int):
+        super().__init__()
+        self.config = config if config is not None else self.Config()
+        if not isinstance(self.config, self.Config):
+            raise TypeError(f"{self.name} expects a {self.Config.__name__}, "
+                            f"got {type(self.config).__name__}")
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.num_classes = int(num_classes)
+        self.total_steps = self.default_steps
+
+    # -- training ------------------------------------------------------------------------
+    def on_fit_start(self, total_steps: int) -> None:
+        """Called by ``fit`` before the first step: schedules need the run's length."""
+        self.total_steps = max(1, int(total_steps))
+
+    def progress(self, step: int) -> float:
+        """Training progress p in [0, 1], as used by DANN-style schedules."""
+        return min(1.0, step / self.total_steps)
+
+    def train_step(self, x_s: torch.Tensor, y_s: torch.Tensor, x_t: torch.Tensor,
+                   step: int, y_t: torch.Tensor | None = None) -> dict[str, float]:
+        """One optimisation step (backward and optimizer steps inside); returns losses."""
+        raise NotImplementedError
+
+    # -- inference -----------------------------------------------------------------------
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(N, K)`` for target-domain inputs."""
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor, domain: str = "target") -> Latent:
+        raise NotImplementedError(f"{self.name} cannot encode")
+
+    # -- description ---------------------------------------------------------------------
+    def spec(self) -> dict:
+        """Everything needed to rebuild this method (weights aside)."""
+        return {"method": self.name, "config": asdict(self.config),
+                "input_shape": list(self.input_shape), "num_classes": self.num_classes}

@@ -1,0 +1,29 @@
+"""Target-only upper bound: the source-only networks trained on *target* labels.
+
+Flagged ``uses_target_labels = True``: the one method that is allowed to see target training
+labels (``fit`` asks the pair for them and the run records it). It is not domain adaptation;
+it shows how far adaptation could go with the same networks and the same budget.
+"""
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from .source_only import SourceOnly
+
+
+class TargetOnly(SourceOnly):
+    name = "target_only"
+    paper = "Upper bound (uses target labels; networks of Ganin et al., JMLR 2016)"
+    summary = "Train on labelled target data: the upper bound (uses target labels)."
+    uses_target_labels = True
+
+    def train_step(self, x_s, y_s, x_t, step, y_t=None):
+        if y_t is None:
+            raise ValueError("target_only needs target labels: fit() passes them because the "
+                             "method declares uses_target_labels")
+        lr = self._set_lr(step)
+        loss = F.cross_entropy(self.C(self.G(x_t)), y_t)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.item(), "loss_cls": loss.item(), "lr": lr}
