@@ -75,25 +75,33 @@ def seed_everything(seed: int) -> None:
 
 @torch.no_grad()
 def accuracy(method: Method, x: np.ndarray, y: np.ndarray, device=None,
-             batch_size: int = 1000) -> float:
-    """Share of ``x`` whose predicted class equals ``y`` (eval mode, restored afterwards)."""
+             batch_size: int = 1000, predict: Callable | None = None) -> float:
+    """Share of ``x`` whose predicted class equals ``y`` (eval mode, restored afterwards).
+    ``predict`` defaults to ``method.predict``."""
     if len(y) == 0:
         return float("nan")
     device = device or next(method.parameters()).device
+    predict = predict or method.predict
     was_training = method.training
     method.eval()
     correct = 0
     for i in range(0, len(y), batch_size):
         xb = torch.from_numpy(np.array(x[i:i + batch_size], np.float32)).to(device)
-        correct += (method.predict(xb).argmax(1).cpu().numpy() == y[i:i + batch_size]).sum()
+        correct += (predict(xb).argmax(1).cpu().numpy() == y[i:i + batch_size]).sum()
     method.train(was_training)
     return float(correct) / len(y)
 
 
 def evaluate_pair(method: Method, pair: DomainPair, device=None) -> dict:
+    """Target and source test accuracy, plus ``target_test_<suffix>`` for each of the
+    method's ``extra_predictors``."""
     ev = pair.evaluation
-    return {"target_test": accuracy(method, ev.x_test, ev.y_test, device),
-            "source_test": accuracy(method, pair.x_s_test, pair.y_s_test, device)}
+    out = {"target_test": accuracy(method, ev.x_test, ev.y_test, device),
+           "source_test": accuracy(method, pair.x_s_test, pair.y_s_test, device)}
+    for suffix, fn in method.extra_predictors().items():
+        out[f"target_test_{suffix}"] = accuracy(method, ev.x_test, ev.y_test, device,
+                                                predict=fn)
+    return out
 
 
 def _snapshot(method: Method) -> dict:

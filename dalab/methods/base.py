@@ -66,6 +66,12 @@ class Method(nn.Module):
         """Class logits ``(N, K)`` for target-domain inputs."""
         raise NotImplementedError
 
+    def extra_predictors(self) -> dict:
+        """Other ways this method can classify target inputs, ``{suffix: fn(x) -> logits}``;
+        ``fit`` reports each as ``target_test_<suffix>`` next to ``target_test`` (e.g. CDLM:
+        classifier on generated source-style images vs. on the deep features h_t)."""
+        return {}
+
     def encode(self, x: torch.Tensor, domain: str = "target") -> Latent:
         raise NotImplementedError(f"{self.name} cannot encode")
 
