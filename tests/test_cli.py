@@ -43,6 +43,14 @@ def test_bad_input_exits_2_and_lists_what_is_valid(argv, needle, capsys):
     assert needle in capsys.readouterr().err
 
 
+def test_missing_data_file_is_a_clear_cli_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DALAB_DATA_DIR", str(tmp_path))
+    assert main(["data", "show", "usps"]) == 2
+    err = capsys.readouterr().err
+    assert "usps.bz2" in err and str(tmp_path) in err
+    assert "Traceback" not in err
+
+
 def test_train_then_eval(capsys, tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--method", "source_only", "--source", "ellipse-1", "--target",

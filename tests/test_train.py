@@ -107,3 +107,18 @@ def test_dann_integration_loss_falls_and_beats_chance():
     assert losses[-1] < 0.5 * losses[0]
     assert res.accuracy["source_test"] > 0.8
     assert res.accuracy["target_test"] > 0.35
+
+
+def test_extra_predictors_are_reported_next_to_target_test(monkeypatch):
+    class TwoHeads(METHODS["source_only"]):
+        name = "two_heads"
+
+        def extra_predictors(self):
+            return {"flipped": lambda x: -self.predict(x)}
+    monkeypatch.setitem(METHODS, "two_heads", TwoHeads)
+    res = train("two_heads", "ellipse-1", "ellipse-2", 30, eval_every=30)[1]
+    acc = res.accuracy
+    assert set(acc) == {"target_test", "source_test", "target_test_flipped"}
+    # two classes: the flipped head is wrong exactly where the plain one is right
+    assert acc["target_test"] + acc["target_test_flipped"] == pytest.approx(1.0)
+    assert "target_test_flipped" in res.history[-1]
