@@ -15,8 +15,8 @@ st.subheader("Registered methods")
 st.dataframe(
     [{"method": m.name, "idea": m.summary, "paper": m.paper,
       "uses target labels": m.uses_target_labels} for m in list_methods()],
-    hide_index=True, use_container_width=True)
+    hide_index=True)
 st.subheader("Domains")
 st.dataframe([{"name": d.name, "kind": d.kind, "origin": d.origin, "description": d.description}
-              for d in list_domains()], hide_index=True, use_container_width=True)
+              for d in list_domains()], hide_index=True)
 st.caption("Train from a terminal: `dalab train --method dann --source mnist --target digits`")

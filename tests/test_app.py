@@ -1,0 +1,27 @@
+"""Smoke tests of the placeholder app pages (the full app has its own issue)."""
+import pytest
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/datasets.py"])
+def test_page_renders_without_exception(page):
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
+    assert not at.exception, at.exception
+
+
+def test_home_lists_the_registered_methods():
+    from dalab.methods import METHODS
+    at = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=60).run()
+    shown = at.dataframe[0].value["method"].tolist()
+    assert shown == list(METHODS)
+
+
+def test_datasets_page_follows_the_selected_domain():
+    at = AppTest.from_file(str(ROOT / "pages/datasets.py"), default_timeout=60).run()
+    at.selectbox[0].set_value("mnist").run()
+    assert not at.exception
+    assert any("train 4000, test 1000" in m.value for m in at.markdown)
