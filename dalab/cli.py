@@ -129,6 +129,36 @@ def _eval(args) -> int:
     return 0
 
 
+def _pairs(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in text.split(","):
+        if ":" not in item:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected SOURCE:TARGET")
+        src, tgt = item.split(":", 1)  # custom domains may hold ':' after the first one
+        pairs.append((src, tgt))
+    return pairs
+
+
+def _bench(args) -> int:
+    from .bench import PAIRS, QUICK_STEPS, run_bench, summarize, to_markdown, write_docs
+    from .data import DomainPair
+
+    pairs = args.pairs or (PAIRS[:1] if args.quick else PAIRS)
+    for s, t in pairs:
+        DomainPair(s, t)  # unknown or unloadable domains fail before anything trains
+    seeds = 1 if args.quick else args.seeds
+    steps = QUICK_STEPS if args.quick and args.steps is None else args.steps
+    methods = args.methods.split(",") if args.methods else None
+    run_bench(args.out, methods, pairs, seeds, steps, device=args.device)
+    rows = summarize(args.out)
+    if args.docs:
+        command = "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+        md, js = write_docs(rows, args.docs, command)
+        print(f"wrote {md} and {js}")
+    print(to_markdown(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .methods import METHODS
 
@@ -163,6 +193,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 
+    b = sub.add_parser("bench", help="benchmark the registered methods (resumable)")
+    b.add_argument("--methods", help="comma-separated (default: every registered method)")
+    b.add_argument("--pairs", type=_pairs,
+                   help="comma-separated SOURCE:TARGET (default mnist:digits,digits:mnist,"
+                        "mnist:mnistm)")
+    b.add_argument("--seeds", type=_positive_int, default=3)
+    b.add_argument("--steps", type=_positive_int, help="default: each method's default_steps")
+    b.add_argument("--quick", action="store_true", help="1 seed, 30 steps, first pair only")
+    b.add_argument("--out", default="runs/bench", help="where runs are saved (default runs/bench)")
+    b.add_argument("--docs", default="docs",
+                   help="write benchmarks.md/.json here (default docs; '' to skip)")
+    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    b.set_defaults(func=_bench)
+
     e = sub.add_parser("eval", help="evaluate a saved run on its pair's test splits")
     e.add_argument("run_dir")
     e.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
@@ -187,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
     except (DataError, ConfigError, UnknownMethodError, RunError, ValueError) as e:

@@ -304,7 +304,7 @@ class BridgeConfig:
     beta_kl: float = 0.05          # App. B (Sec. 2 says 0.1; App. B's MNIST value wins)
     beta_swd: float = 1.0          # App. B
     beta_cls: float = 0.05         # App. B
-    n_projections: int = 1024      # |Omega|; paper silent. Authors' code: 128 draws x 8 dirs
+    n_projections: int = 256       # |Omega|; paper silent (authors' code: 128 x 8 = 1024; ours: CPU)
     gate_bias: float = -2.0        # GML gate bias at init (our choice; g ~ 0.12: near identity)
     # -- ablations (Table 4 / Fig. 7) --
     conditional: bool = True       # one-hot domain into encoder and decoder (App. B)

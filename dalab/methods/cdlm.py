@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import domain_adversarial_loss
-from ..nn import LeNetFeatures, grad_reverse, grl_lambda, make_classifier
+from ..nn import LeNetFeatures, grad_reverse, grl_lambda
 from .base import Latent, Method
 
 MODES = ("full", "pm1", "pm2", "none")
@@ -167,21 +167,22 @@ class CDLMEncoder(nn.Module):
 class CDLMDecoder(nn.Module):
     """The source generator ``D_theta``, ``(B, d)`` -> ``(B, C, 28, 28)`` in (0, 1).
 
-    Our choice (the paper uses UNIT's decoder): a DCGAN-style mirror of the encoder,
-    FC d -> 64x7x7 -> ReLU -> ConvT 4x4/2 -> 32x14x14 -> ReLU -> ConvT 4x4/2 -> Cx28x28 ->
-    sigmoid. No batch norm: a BN + ReLU decoder can collapse to constant images
+    Our choice (the paper uses UNIT's decoder): a small DCGAN-style generator,
+    FC d -> 32x7x7 -> ReLU -> ConvT 4x4/2 -> 16x14x14 -> ReLU -> ConvT 4x4/2 -> Cx28x28 ->
+    sigmoid (about 2 M multiply-adds per image, less than the encoder: the decoder runs on
+    five batches per step). No batch norm: a BN + ReLU decoder can collapse to constant images
     (DESIGN.md, "Known pitfalls").
     """
 
     def __init__(self, latent_dim: int, out_channels: int):
         super().__init__()
-        self.fc = nn.Linear(latent_dim, 64 * 7 * 7)
+        self.fc = nn.Linear(latent_dim, 32 * 7 * 7)
         self.net = nn.Sequential(
             nn.ReLU(),
-            nn.Unflatten(1, (64, 7, 7)),
-            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),            # 7 -> 14
+            nn.Unflatten(1, (32, 7, 7)),
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1),            # 7 -> 14
             nn.ReLU(),
-            nn.ConvTranspose2d(32, out_channels, 4, stride=2, padding=1),  # 14 -> 28
+            nn.ConvTranspose2d(16, out_channels, 4, stride=2, padding=1),  # 14 -> 28
         )
 
     def logits(self, z):
@@ -207,7 +208,10 @@ class CDLMConfig:
     beta2: float = 0.01             # weight of L_c^t, Eq. 20 (paper, Sec. 4)
     mode: Literal["full", "pm1", "pm2", "none"] = "full"  # modulation: Eq. 1-2 / 11 / 15 / VAE
     consistency: Literal["both", "source", "target", "none"] = "both"  # L_c terms (Table 3)
-    lambda_cls: float = 1.0         # weight of the task classifier's CE in Eq. 21 (our choice)
+    lambda_cls: float = 1.0         # weight of the task classifier's CE on h_s (our choice)
+    lambda_gen: float = 1.0         # weight of its CE on the generation x~_s = D(gamma1 h_s +
+                                    # gamma2 eps), reaching phi and theta ("joint", Sec. 4.2;
+                                    # our reading; 0 = classifier on h_s only)
     lambda_adv: float = 1.0         # weight of L_adv in Eq. 21 (paper: 1, no weight written)
     grl_gamma: float = 10.0         # GRL warm-up 2/(1+exp(-g p))-1 (our choice: DANN, JMLR 2016)
     disc_hidden: int = 100          # width of the 2-layer MLP discriminator (paper: 2 layers;
@@ -257,7 +261,9 @@ class CDLM(Method):
         self.D = CDLMDecoder(d, c)
         self.Xi = nn.Sequential(nn.Linear(d, cfg.disc_hidden), nn.ReLU(),
                                 nn.Linear(cfg.disc_hidden, 1))
-        self.C = make_classifier(d, self.num_classes)
+        # a softmax layer on h: the sigmoid layer of h already is the hidden layer (our
+        # choice; an MLP behind the sigmoid barely moves in the first hundreds of steps)
+        self.C = nn.Linear(d, self.num_classes)
         # running means of h per domain: inference has no partner image to modulate with
         self.register_buffer("h_mean_s", torch.full((d,), 0.5))
         self.register_buffer("h_mean_t", torch.full((d,), 0.5))
@@ -337,19 +343,25 @@ class CDLM(Method):
         # Eq. 19 / 24 through gradient reversal: Xi descends, E ascends
         d = self.Xi(grad_reverse(h, lambda_p)).squeeze(1)
         loss_adv = domain_adversarial_loss(d[:n_s], d[n_s:])
-        # joint task classifier on h_s (Sec. 4.2)
+        # joint task classifier (Sec. 4.2) on h_s and on the re-encoded generation x~_s: the
+        # test mode classifies generations (Sec. 3.2.4), so it learns on them too
         loss_cls = F.cross_entropy(self.C(h_s), y_s)
+        loss_gen = x_hat_st.new_zeros(())
+        if cfg.lambda_gen > 0:
+            x_tilde_s = self.D(self._gen_code(h_s, torch.randn_like(h_s)))
+            loss_gen = F.cross_entropy(self.C(self.E(x_tilde_s)[2]), y_s)
+            out["loss_gen"] = loss_gen.item()
 
-        loss_phi_only = cfg.lambda_cls * loss_cls + cfg.lambda_adv * loss_adv \
-            + cfg.lambda1 * loss_kl
-        loss = loss_phi_only + loss_rec + loss_c  # loss_rec: weight 1 for theta, lambda2 for phi
+        # one backward pass = Eq. 21 (phi) + Eq. 22 (theta) + the joint classifier
+        loss = (cfg.lambda_adv * loss_adv + cfg.lambda1 * loss_kl + loss_rec + loss_c
+                + cfg.lambda_cls * loss_cls + cfg.lambda_gen * loss_gen)
         self.opt_phi.zero_grad(set_to_none=True)
         self.opt_theta.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_phi.step()
         self.opt_theta.step()
-        # "loss" = what theta minimises + what phi minimises (Eq. 21 + 22)
-        total = (loss_rec + loss_c + loss_phi_only + cfg.lambda2 * loss_rec).item()
+        # "loss": the value of that sum, with L_Rec counted once for theta and lambda2 for phi
+        total = loss.item() + cfg.lambda2 * loss_rec.item()
         return {"loss": total, "loss_rec": loss_rec.item(), "loss_kl": loss_kl.item(),
                 "loss_adv": loss_adv.item(), "loss_cls": loss_cls.item(), **out,
                 "sigma_mean": sigma.mean().item(), "lambda_p": lambda_p, "lr": lr}

@@ -1,0 +1,141 @@
+"""``python -m dalab bench``: every registered method on the benchmark pairs, N seeds.
+
+Each (method, pair, seed) is an ordinary run saved under ``OUT_DIR/<method>_<src>_to_<tgt>_seed<k>``
+(resumable: a run whose ``config.json`` exists is not trained again), so benchmark runs are
+inspectable with ``dalab eval`` like any other. The summary (``summarize``) reads the runs
+back and writes ``docs/benchmarks.md`` and ``docs/benchmarks.json``: target accuracy mean and
+sample sd over seeds, the share of the source-only -> target-only gap closed, steps, wall time,
+steps per second and device, and the number each method's paper reports on its nearest task
+(``Method.paper_results``), labelled as a different dataset.
+
+A newly registered method joins with no change here.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+from .methods import METHODS, get_method
+from .train import train
+
+PAIRS = (("mnist", "digits"), ("digits", "mnist"), ("mnist", "mnistm"))
+SEEDS = 3
+QUICK_STEPS = 30
+
+
+def run_name(method: str, source: str, target: str, seed: int) -> str:
+    return f"{method}_{source}_to_{target}_seed{seed}"
+
+
+def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS,
+              seeds: int = SEEDS, steps: int | None = None, device: str = "auto",
+              log: Callable[[str], None] = print) -> list[Path]:
+    """Train every missing (method, pair, seed) run; returns the run directories."""
+    out_dir = Path(out_dir)
+    methods = list(methods or METHODS)
+    for m in methods:
+        get_method(m)  # unknown names fail before anything trains
+    jobs = [(m, s, t, k) for (s, t) in pairs for m in methods for k in range(seeds)]
+    done = []
+    for i, (m, s, t, k) in enumerate(jobs, 1):
+        run_dir = out_dir / run_name(m, s, t, k)
+        if (run_dir / "config.json").is_file():
+            log(f"[{i}/{len(jobs)}] {m} {s}->{t} seed {k}: already there, skipped")
+        else:
+            t0 = time.perf_counter()
+            _, res, _ = train(m, s, t, steps, seed=k, device=device, out=run_dir)
+            log(f"[{i}/{len(jobs)}] {m} {s}->{t} seed {k}: target {res.accuracy['target_test']:.4f} "
+                f"({res.status}, {res.steps_done} steps, {res.steps_per_second:.1f} steps/s, "
+                f"{time.perf_counter() - t0:.0f} s)")
+        done.append(run_dir)
+    return done
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarize(out_dir: str | Path) -> list[dict]:
+    """One row per (pair, method) from the runs under ``out_dir``."""
+    groups: dict[tuple, list[dict]] = {}
+    for cfg in sorted(Path(out_dir).glob("*/config.json")):
+        info = json.loads(cfg.read_text())
+        groups.setdefault((info["pair"]["source"], info["pair"]["target"], info["method"]),
+                          []).append(info)
+    rows = []
+    for (src, tgt, method), runs in sorted(groups.items()):
+        acc = [r["accuracy"]["target_test"] for r in runs]
+        mean, sd = _mean_sd(acc)
+        row = {"source": src, "target": tgt, "method": method, "seeds": len(runs),
+               "target_acc": acc, "mean": mean, "sd": sd,
+               "steps": sorted({r["steps"] for r in runs}),
+               "wall_time_s": statistics.mean(r["wall_time_s"] for r in runs),
+               "steps_per_second": statistics.mean(r["steps_per_second"] for r in runs),
+               "device": sorted({r["device"] for r in runs}),
+               "status": sorted({r["status"] for r in runs}),
+               "uses_target_labels": runs[0]["uses_target_labels"]}
+        extra = sorted({k for r in runs for k in r["accuracy"] if k.startswith("target_test_")})
+        for k in extra:
+            row[k] = _mean_sd([r["accuracy"][k] for r in runs if k in r["accuracy"]])
+        cls = METHODS.get(method)
+        row["paper"] = getattr(cls, "paper_results", None) if cls else None
+        rows.append(row)
+    for row in rows:  # share of the source-only -> target-only gap closed
+        same = {r["method"]: r["mean"] for r in rows
+                if (r["source"], r["target"]) == (row["source"], row["target"])}
+        lo, hi = same.get("source_only"), same.get("target_only")
+        row["gap_closed"] = ((row["mean"] - lo) / (hi - lo)
+                             if lo is not None and hi is not None and hi > lo else None)
+    return rows
+
+
+def to_markdown(rows: list[dict]) -> str:
+    lines = ["| pair | method | target acc (mean ± sd) | per seed | gap closed | steps | "
+             "wall s/run | steps/s | device | paper (different dataset) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        gap = f"{100 * r['gap_closed']:.0f} %" if r["gap_closed"] is not None else "-"
+        paper = r["paper"]
+        ptxt = "; ".join(f"{p['task']}: {p['accuracy']:.3f}" for p in paper) if paper else "-"
+        extras = "".join(f"<br>{k.removeprefix('target_test_')}: {v[0]:.4f} ± {v[1]:.4f}"
+                         for k, v in r.items() if k.startswith("target_test_"))
+        lines.append(
+            f"| {r['source']}->{r['target']} | {r['method']}"
+            f"{' (uses target labels)' if r['uses_target_labels'] else ''} | "
+            f"{r['mean']:.4f} ± {r['sd']:.4f}{extras} | "
+            f"{', '.join(f'{a:.3f}' for a in r['target_acc'])} | {gap} | "
+            f"{'/'.join(map(str, r['steps']))} | {r['wall_time_s']:.0f} | "
+            f"{r['steps_per_second']:.1f} | {', '.join(r['device'])} | {ptxt} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(rows: list[dict], json_path: str | Path) -> None:
+    Path(json_path).write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def write_docs(rows: list[dict], docs_dir: str | Path, command: str) -> tuple[Path, Path]:
+    """``docs/benchmarks.md`` (header, table, how to reproduce) and ``docs/benchmarks.json``."""
+    import os
+    import platform
+
+    import torch
+
+    docs_dir = Path(docs_dir)
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    md, js = docs_dir / "benchmarks.md", docs_dir / "benchmarks.json"
+    header = (
+        "# Benchmarks\n\n"
+        "Generated by `python -m dalab bench` from the runs it saved; do not edit the table by "
+        "hand. Target accuracy is on the target domain's test split (docs/data.md), mean ± "
+        "sample sd over seeds; *gap closed* = (acc - source_only) / (target_only - "
+        "source_only) on the same pair. Steps/s counts training steps only (evaluation "
+        "excluded). The paper column is what each method's paper reports on its nearest task: "
+        "**a different dataset** (e.g. full MNIST -> USPS), for orientation only.\n\n"
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads by default). Reproduce: `{command}`.\n\n")
+    md.write_text(header + to_markdown(rows))
+    write_results(rows, js)
+    return md, js

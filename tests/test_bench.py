@@ -1,0 +1,33 @@
+import json
+
+from dalab.bench import summarize
+from dalab.cli import main
+
+
+def test_quick_bench_writes_docs_and_resumes(tmp_path, capsys):
+    argv = ["bench", "--quick", "--methods", "source_only,target_only,dann",
+            "--pairs", "ellipse-1:ellipse-2", "--out", str(tmp_path / "runs"),
+            "--docs", str(tmp_path / "docs")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("steps/s") >= 3
+    md = (tmp_path / "docs" / "benchmarks.md").read_text()
+    rows = json.loads((tmp_path / "docs" / "benchmarks.json").read_text())
+    assert {r["method"] for r in rows} == {"source_only", "target_only", "dann"}
+    dann = next(r for r in rows if r["method"] == "dann")
+    so = next(r for r in rows if r["method"] == "source_only")
+    to = next(r for r in rows if r["method"] == "target_only")
+    if to["mean"] > so["mean"]:
+        expected = (dann["mean"] - so["mean"]) / (to["mean"] - so["mean"])
+        assert abs(dann["gap_closed"] - expected) < 1e-9
+    assert "| ellipse-1->ellipse-2 | dann |" in md and "--quick" in md
+    # resumable: the second call trains nothing
+    assert main(argv) == 0
+    assert capsys.readouterr().out.count("already there, skipped") == 3
+    assert summarize(tmp_path / "runs") == rows
+
+
+def test_bench_rejects_unknown_names(tmp_path, capsys):
+    assert main(["bench", "--quick", "--methods", "nope", "--out", str(tmp_path)]) == 2
+    assert "source_only" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--pairs", "mnist:nope", "--out", str(tmp_path)]) == 2
