@@ -79,9 +79,9 @@ def summarize(out_dir: str | Path) -> list[dict]:
                "uses_target_labels": runs[0]["uses_target_labels"]}
         extra = sorted({k for r in runs for k in r["accuracy"] if k.startswith("target_test_")})
         for k in extra:
-            row[k] = _mean_sd([r["accuracy"][k] for r in runs if k in r["accuracy"]])
+            row[k] = list(_mean_sd([r["accuracy"][k] for r in runs if k in r["accuracy"]]))
         cls = METHODS.get(method)
-        row["paper"] = getattr(cls, "paper_results", None) if cls else None
+        row["paper"] = [dict(p) for p in cls.paper_results] if cls else []
         rows.append(row)
     for row in rows:  # share of the source-only -> target-only gap closed
         same = {r["method"]: r["mean"] for r in rows

@@ -16,6 +16,8 @@ class TargetOnly(SourceOnly):
     paper = "Upper bound (uses target labels; networks of Ganin et al., JMLR 2016)"
     summary = "Train on labelled target data: the upper bound (uses target labels)."
     uses_target_labels = True
+    paper_results = ({"task": "MNIST->MNIST-M (59k/9k images)", "accuracy": 0.9596,
+                      "source": "Ganin et al., JMLR 2016, Table 2, train on target"},)
 
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         if y_t is None:
