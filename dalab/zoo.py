@@ -1,0 +1,147 @@
+"""The pretrained zoo: runs (``dalab.runs`` format) under ``pretrained/`` plus ``index.json``.
+
+``list()`` describes the entries; ``load(name, device="auto")`` returns ``(model, info)`` ready
+to use, after checking the weights against both the run's ``config.json`` and the index.
+``add_run`` copies a trained run into the zoo, storing weights as float16 by default (half the
+size; floating-point parameters are cast back to float32 on load) and re-measuring the target
+test accuracy of the stored weights so the index records what ``load`` will reproduce.
+``select_best`` picks one seed among runs on a held-out part of the target *train* split,
+never on the test split.
+
+The zoo folder is ``$DALAB_ZOO_DIR`` if set, else ``pretrained/`` next to the ``dalab``
+package (the repository's folder).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from .runs import CONFIG, WEIGHTS, RunError, _atomic_write, load_run, read_run_info, sha256_file
+
+INDEX = "index.json"
+FORMAT = "dalab-zoo/1"
+VAL_FRACTION = 0.2  # share of the target train split held out for seed selection
+
+
+class ZooError(RunError):
+    """A zoo entry that is unknown, missing or does not match the index."""
+
+
+def zoo_dir() -> Path:
+    env = os.environ.get("DALAB_ZOO_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "pretrained"
+
+
+def _read_index(root: Path) -> dict:
+    path = root / INDEX
+    if not path.is_file():
+        return {"format": FORMAT, "entries": []}
+    try:
+        index = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ZooError(f"{path}: unreadable zoo index ({e})") from None
+    if index.get("format") != FORMAT:
+        raise ZooError(f"{path}: not a dalab zoo index (expected format {FORMAT!r})")
+    return index
+
+
+def list(root: str | Path | None = None) -> "list[dict]":  # noqa: A001 (the API asked for)
+    """Index entries: name, method, source, target, accuracy, bytes, sha256, ..."""
+    return _read_index(Path(root) if root else zoo_dir())["entries"]
+
+
+def entry(name: str, root: str | Path | None = None) -> dict:
+    entries = list(root)
+    for e in entries:
+        if e["name"] == name:
+            return e
+    valid = ", ".join(e["name"] for e in entries) or "(the zoo is empty)"
+    raise ZooError(f"unknown zoo entry {name!r}; valid: {valid}")
+
+
+def load(name: str, device: str = "auto", root: str | Path | None = None):
+    """``(model, info)`` of a zoo entry, weights verified against the index and the run."""
+    root = Path(root) if root else zoo_dir()
+    e = entry(name, root)
+    run_dir = root / e["path"]
+    if not (run_dir / WEIGHTS).is_file():
+        raise ZooError(f"{run_dir / WEIGHTS}: zoo weights missing")
+    info = read_run_info(run_dir)
+    if info["weights"]["sha256"] != e["sha256"]:
+        raise ZooError(f"{run_dir / CONFIG}: weights hash differs from {root / INDEX}; the entry "
+                       "was changed after it was indexed, refusing to load")
+    return load_run(run_dir, device=device)
+
+
+def _to_fp16(src: Path, dst: Path) -> None:
+    tensors = load_file(str(src))
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in tensors.items()}
+    save_file(half, str(dst), metadata={"format": "dalab-run/1", "stored_as": "float16"})
+
+
+def held_out_accuracy(run_dir: str | Path) -> float:
+    """Accuracy on the last ``VAL_FRACTION`` of the (seeded) target train split: for model
+    selection. The test split is never looked at."""
+    from .data import DomainPair
+    from .train import accuracy
+
+    model, info = load_run(run_dir)
+    p = info["pair"]
+    x, y = DomainPair(p["source"], p["target"], split_seed=p["split_seed"]).evaluation.train_labeled()
+    idx = np.random.default_rng(p["split_seed"]).permutation(len(y))[-int(len(y) * VAL_FRACTION):]
+    return accuracy(model, x[idx], y[idx])
+
+
+def select_best(run_dirs: "list[str | Path]") -> tuple[Path, "list[float]"]:
+    """The run with the best held-out target-train accuracy, and every run's score."""
+    scores = [held_out_accuracy(d) for d in run_dirs]
+    return Path(run_dirs[int(np.argmax(scores))]), scores
+
+
+def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
+            fp16: bool = True, note: str = "") -> dict:
+    """Copy a run into the zoo as ``name`` and (re)write its index entry."""
+    from .data import DomainPair
+    from .train import evaluate_pair
+
+    root = Path(root) if root else zoo_dir()
+    src = Path(run_dir)
+    info = read_run_info(src)
+    dst = root / name
+    tmp = root / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if fp16:
+        _to_fp16(src / WEIGHTS, tmp / WEIGHTS)
+    else:
+        shutil.copy2(src / WEIGHTS, tmp / WEIGHTS)
+    info["weights"] = {"file": WEIGHTS, "sha256": sha256_file(tmp / WEIGHTS),
+                       "bytes": (tmp / WEIGHTS).stat().st_size,
+                       "stored_as": "float16" if fp16 else "float32"}
+    (tmp / CONFIG).write_text(json.dumps(info, indent=2))
+    model, _ = load_run(tmp)  # what users will get: re-measure the stored weights
+    p = info["pair"]
+    acc = evaluate_pair(model, DomainPair(p["source"], p["target"], split_seed=p["split_seed"]),
+                        torch.device("cpu"))
+    info["accuracy_recorded_in_training"] = info["accuracy"]
+    info["accuracy"] = acc
+    (tmp / CONFIG).write_text(json.dumps(info, indent=2))
+    shutil.rmtree(dst, ignore_errors=True)
+    os.replace(tmp, dst)
+    e = {"name": name, "path": name, "method": info["method"], "source": p["source"],
+         "target": p["target"], "split_seed": p["split_seed"], "seed": info["seed"],
+         "steps": info["steps"], "accuracy": acc, "bytes": info["weights"]["bytes"],
+         "sha256": info["weights"]["sha256"], "stored_as": info["weights"]["stored_as"],
+         "uses_target_labels": info["uses_target_labels"], "note": note}
+    index = _read_index(root)
+    index["entries"] = [x for x in index["entries"] if x["name"] != name] + [e]
+    index["entries"].sort(key=lambda x: x["name"])
+    text = json.dumps(index, indent=2) + "\n"
+    _atomic_write(root / INDEX, lambda t: Path(t).write_text(text))
+    return e
