@@ -13,7 +13,7 @@ $(VENV)/.app-installed: requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
+$(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt requirements-bench.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 

@@ -32,8 +32,9 @@ def run_name(method: str, source: str, target: str, seed: int) -> str:
 
 def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS,
               seeds: int = SEEDS, steps: int | None = None, device: str = "auto",
-              log: Callable[[str], None] = print) -> list[Path]:
-    """Train every missing (method, pair, seed) run; returns the run directories."""
+              log: Callable[[str], None] = print, peers: tuple[str, ...] = ()) -> list[Path]:
+    """Train every missing (method, pair, seed) run, then every missing skada peer run
+    (``peers``, names from ``SKADA_METHODS``); returns the run directories."""
     out_dir = Path(out_dir)
     methods = list(methods or METHODS)
     for m in methods:
@@ -51,6 +52,15 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
                 f"({res.status}, {res.steps_done} steps, {res.steps_per_second:.1f} steps/s, "
                 f"{time.perf_counter() - t0:.0f} s)")
         done.append(run_dir)
+    for (s, t) in pairs:
+        for name in peers:
+            for k in range(seeds):
+                run_dir = out_dir / run_name(f"skada-{name}", s, t, k)
+                if not (run_dir / "peer.json").is_file():
+                    r = run_skada(out_dir, name, s, t, k, steps or 3000)
+                    log(f"[peer] skada {name} {s}->{t} seed {k}: target "
+                        f"{r['accuracy']['target_test']:.4f} ({r['wall_time_s']:.0f} s)")
+                done.append(run_dir)
     return done
 
 
@@ -61,7 +71,8 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
 def summarize(out_dir: str | Path) -> list[dict]:
     """One row per (pair, method) from the runs under ``out_dir``."""
     groups: dict[tuple, list[dict]] = {}
-    for cfg in sorted(Path(out_dir).glob("*/config.json")):
+    files = sorted(Path(out_dir).glob("*/config.json")) + sorted(Path(out_dir).glob("*/peer.json"))
+    for cfg in files:
         info = json.loads(cfg.read_text())
         groups.setdefault((info["pair"]["source"], info["pair"]["target"], info["method"]),
                           []).append(info)
@@ -139,3 +150,78 @@ def write_docs(rows: list[dict], docs_dir: str | Path, command: str) -> tuple[Pa
     md.write_text(header + to_markdown(rows))
     write_results(rows, js)
     return md, js
+
+
+# -- a peer implementation in the same run ------------------------------------------------
+
+SKADA_METHODS = ("DANN", "SourceOnly")
+
+
+def run_skada(out_dir: str | Path, method: str, source: str, target: str, seed: int,
+              steps: int = 3000, batch_size: int = 64, device: str = "cpu") -> dict:
+    """Train skada's ``DANN`` or ``SourceOnly`` (skorch-based; ``requirements-bench.txt``) on
+    the very arrays our methods see: the same pair, split and LeNet-style networks
+    (``dalab.nn``), SGD momentum 0.9, lr 0.01, weight decay 5e-4, and as many epochs as our
+    ``steps`` cover (``ceil(steps * batch_size / n_source_train)``). skada's own defaults are
+    kept where ours differ: its domain classifier has BatchNorm and a softmax, its GRL weight
+    is constant (no warm-up), its learning rate is not annealed. Result: a JSON file (skorch
+    nets are not safetensors runs), read by ``summarize`` as method ``skada:<name>``."""
+    import math
+
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from . import __version__
+    from .data import DomainPair
+    from .nn import make_classifier, make_features
+    from .train import seed_everything
+
+    if method not in SKADA_METHODS:
+        raise ValueError(f"skada method {method!r}: choose one of {', '.join(SKADA_METHODS)}")
+    import skada
+    from skada import deep
+
+    class Net(nn.Module):  # our backbone with a named feature layer for skada's hook
+        def __init__(self, input_shape, k):
+            super().__init__()
+            self.G = make_features(input_shape)
+            self.feature = nn.Identity()
+            self.C = make_classifier(self.G.out_features, k)
+
+        def forward(self, x, sample_weight=None):
+            return self.C(self.feature(self.G(x)))
+
+    pair = DomainPair(source, target)
+    seed_everything(seed)
+    x_s, y_s, x_t = pair.x_s_train, pair.y_s_train, pair.x_t_train
+    epochs = max(1, math.ceil(steps * batch_size / len(y_s)))
+    common = dict(batch_size=batch_size, max_epochs=epochs, optimizer=torch.optim.SGD,
+                  optimizer__momentum=0.9, optimizer__weight_decay=5e-4, lr=0.01,
+                  train_split=None, device=device, verbose=0)
+    module = Net(pair.input_shape, pair.num_classes)
+    if method == "DANN":
+        net = deep.DANN(module, layer_name="feature", reg=1.0,
+                        num_features=module.G.out_features, **common)
+    else:
+        net = deep.SourceOnly(module, layer_name="feature", **common)
+    X = np.concatenate([x_s, x_t]).astype(np.float32)
+    y = np.concatenate([y_s, np.full(len(x_t), -1)]).astype(np.int64)  # target labels masked
+    sd = np.r_[np.ones(len(y_s)), -2 * np.ones(len(x_t))].astype(np.int64)
+    t0 = time.perf_counter()
+    net.fit(X, y, sample_domain=sd)
+    wall = time.perf_counter() - t0
+    ev = pair.evaluation
+    pred = net.predict(ev.x_test.astype(np.float32),
+                       sample_domain=-2 * np.ones(len(ev.y_test), np.int64), allow_source=False)
+    acc = float((np.asarray(pred) == ev.y_test).mean())
+    result = {"format": "dalab-peer/1", "method": f"skada:{method}", "peer": "skada",
+              "peer_version": skada.__version__, "dalab_version": __version__,
+              "pair": pair.describe(), "seed": seed, "steps": steps, "epochs": epochs,
+              "accuracy": {"target_test": acc}, "wall_time_s": round(wall, 3),
+              "steps_per_second": round(steps / wall, 2), "device": device,
+              "status": "finished", "uses_target_labels": False}
+    run_dir = Path(out_dir) / run_name(f"skada-{method}", source, target, seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "peer.json").write_text(json.dumps(result, indent=2))
+    return result

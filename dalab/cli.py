@@ -140,7 +140,8 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 
 def _bench(args) -> int:
-    from .bench import PAIRS, QUICK_STEPS, run_bench, summarize, to_markdown, write_docs
+    from .bench import (PAIRS, QUICK_STEPS, SKADA_METHODS, run_bench, summarize, to_markdown,
+                        write_docs)
     from .data import DomainPair
 
     pairs = args.pairs or (PAIRS[:1] if args.quick else PAIRS)
@@ -149,7 +150,14 @@ def _bench(args) -> int:
     seeds = 1 if args.quick else args.seeds
     steps = QUICK_STEPS if args.quick and args.steps is None else args.steps
     methods = args.methods.split(",") if args.methods else None
-    run_bench(args.out, methods, pairs, seeds, steps, device=args.device)
+    peers = () if args.no_peers else SKADA_METHODS
+    if peers:
+        try:
+            import skada  # noqa: F401
+        except ImportError:
+            raise ValueError("the peer comparison needs skada: pip install -r "
+                             "requirements-bench.txt (or pass --no-peers)") from None
+    run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers)
     rows = summarize(args.out)
     if args.docs:
         command = "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
@@ -205,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--docs", default="docs",
                    help="write benchmarks.md/.json here (default docs; '' to skip)")
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    b.add_argument("--no-peers", action="store_true",
+                   help="skip skada's DANN and SourceOnly trained on the same arrays")
     b.set_defaults(func=_bench)
 
     e = sub.add_parser("eval", help="evaluate a saved run on its pair's test splits")

@@ -10,10 +10,11 @@ def test_quick_bench_writes_docs_and_resumes(tmp_path, capsys):
             "--docs", str(tmp_path / "docs")]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.count("steps/s") >= 3
+    assert out.count("steps/s") >= 3 and out.count("[peer] skada") == 2
     md = (tmp_path / "docs" / "benchmarks.md").read_text()
     rows = json.loads((tmp_path / "docs" / "benchmarks.json").read_text())
-    assert {r["method"] for r in rows} == {"source_only", "target_only", "dann"}
+    assert {r["method"] for r in rows} == {"source_only", "target_only", "dann",
+                                           "skada:DANN", "skada:SourceOnly"}
     dann = next(r for r in rows if r["method"] == "dann")
     so = next(r for r in rows if r["method"] == "source_only")
     to = next(r for r in rows if r["method"] == "target_only")
@@ -21,6 +22,7 @@ def test_quick_bench_writes_docs_and_resumes(tmp_path, capsys):
         expected = (dann["mean"] - so["mean"]) / (to["mean"] - so["mean"])
         assert abs(dann["gap_closed"] - expected) < 1e-9
     assert "| ellipse-1->ellipse-2 | dann |" in md and "--quick" in md
+    assert "| ellipse-1->ellipse-2 | skada:DANN |" in md
     # resumable: the second call trains nothing
     assert main(argv) == 0
     assert capsys.readouterr().out.count("already there, skipped") == 3
@@ -28,6 +30,8 @@ def test_quick_bench_writes_docs_and_resumes(tmp_path, capsys):
 
 
 def test_bench_rejects_unknown_names(tmp_path, capsys):
-    assert main(["bench", "--quick", "--methods", "nope", "--out", str(tmp_path)]) == 2
+    assert main(["bench", "--quick", "--methods", "nope", "--out", str(tmp_path),
+                 "--no-peers"]) == 2
     assert "source_only" in capsys.readouterr().err
-    assert main(["bench", "--quick", "--pairs", "mnist:nope", "--out", str(tmp_path)]) == 2
+    assert main(["bench", "--quick", "--pairs", "mnist:nope", "--out", str(tmp_path),
+                 "--no-peers"]) == 2
