@@ -4,6 +4,7 @@ import streamlit as st
 st.set_page_config(page_title="dalab", layout="wide")
 nav = st.navigation({
     "Learn": [st.Page("pages/home.py", title="Home", default=True),
-              st.Page("pages/datasets.py", title="Datasets")],
+              st.Page("pages/datasets.py", title="Datasets"),
+              st.Page("pages/kl_gap.py", title="KL-gap calculator")],
 })
 nav.run()

@@ -280,6 +280,7 @@ class DFAConfig:
     decoder_bn: Literal["fixed", "affine", "none"] = "fixed"  # ours: see docs (official: affine)
     dropout: float = 0.5        # MCD's digit classifier (official Predictor, prob=0.5)
     weight_decay: float = 5e-4  # official code (SGD and Adam alike)
+    lr_anneal: bool = False     # official code: constant lr; True: lr / (1 + 10 p)^0.75 (DANN's)
 
 
 @dataclass
@@ -295,6 +296,11 @@ class DFAMCDConfig(DFAConfig):
     num_k: int = 4              # Algorithm 1 step 3 repeats (official num_k = 4, as MCD)
 
 
+def _annealed(lr: float, p: float) -> float:
+    """``lr / (1 + 10 p)^0.75`` (Ganin et al., JMLR 2016, Sec. 5.2.2), p in [0, 1]."""
+    return lr / (1.0 + 10.0 * p) ** 0.75
+
+
 class _DFABase(Method):
     """Shared by DFA-ENT and DFA-MCD: the autoencoder, L_kld and the alignment term."""
 
@@ -307,6 +313,15 @@ class _DFABase(Method):
         check_choice("alignment", cfg.alignment, ALIGNMENTS)
         check_choice("decoder_bn", cfg.decoder_bn, DECODER_BN)
         self.ae = make_autoencoder(self.input_shape, tied=cfg.tied, decoder_bn=cfg.decoder_bn)
+
+    def _set_lr(self, step: int) -> float:
+        lr = self.config.lr
+        if self.config.lr_anneal:
+            lr = _annealed(lr, self.progress(step))
+        for opt in self._optimizers():
+            for group in opt.param_groups:
+                group["lr"] = lr
+        return lr
 
     def _kld(self, h: torch.Tensor, z_n: torch.Tensor) -> torch.Tensor:
         """L_kld (Eq. 17) of features ``h`` (M, d) to the prior; ``z_n`` for the softmax form."""
@@ -358,8 +373,12 @@ class DFAEnt(_DFABase):
                                    momentum=self.config.momentum,
                                    weight_decay=self.config.weight_decay)
 
+    def _optimizers(self):
+        return [self.opt]
+
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         cfg = self.config
+        lr = self._set_lr(step)
         h_s, idx_s = self.ae.encode(x_s)
         h_t, idx_t = self.ae.encode(x_t)   # separate passes: BN sees each domain alone
         z_n = torch.randn_like(h_t)        # the prior sample, shaped like the features
@@ -372,7 +391,7 @@ class DFAEnt(_DFABase):
         loss.backward()
         self.opt.step()
         return {"loss": loss.item(), "loss_cls": loss_cls.item(), "loss_ent": loss_ent.item(),
-                "loss_kld": loss_kld.item(), **logs, "lr": cfg.lr}
+                "loss_kld": loss_kld.item(), **logs, "lr": lr}
 
     def predict(self, x):
         return self.F(self.ae(x))
@@ -398,12 +417,16 @@ class DFAMCD(_DFABase):
         self.opt_g = torch.optim.Adam(self.ae.parameters(), **kw)   # G and D (tied: one set)
         self.opt_f = torch.optim.Adam([*self.F1.parameters(), *self.F2.parameters()], **kw)
 
+    def _optimizers(self):
+        return [self.opt_g, self.opt_f]
+
     def _zero(self):
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_f.zero_grad(set_to_none=True)
 
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         cfg = self.config
+        lr = self._set_lr(step)
         # Step 1: G, F1, F2 minimise L_cls + alpha L_kld on the source batch.
         h_s, _ = self.ae.encode(x_s)
         loss_cls = F.cross_entropy(self.F1(h_s), y_s) + F.cross_entropy(self.F2(h_s), y_s)
@@ -436,7 +459,7 @@ class DFAMCD(_DFABase):
         total = loss_cls.item() + cfg.alpha * loss_kld.item() + loss_adv.item() + align.item()
         return {"loss": total, "loss_cls": loss_cls.item(), "loss_kld": loss_kld.item(),
                 "loss_adv_f": loss_adv2.item(), "loss_adv": loss_adv.item(), **logs,
-                "lr": cfg.lr}
+                "lr": lr}
 
     def predict(self, x):
         """The ensemble ``F1(h) + F2(h)`` (the official test's "Accuracy Ensemble")."""
