@@ -6,5 +6,6 @@ nav = st.navigation({
     "Learn": [st.Page("pages/home.py", title="Home", default=True),
               st.Page("pages/datasets.py", title="Datasets"),
               st.Page("pages/kl_gap.py", title="KL-gap calculator")],
+    "Train": [st.Page("pages/train.py", title="Train")],
 })
 nav.run()

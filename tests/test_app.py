@@ -44,3 +44,29 @@ def test_kl_gap_page_reads_a_shared_link():
     at.query_params["mu_s"] = "not-a-number"  # falls back to the default, no crash
     at.run()
     assert not at.exception and at.metric[0].value == "1.000"
+
+
+def test_train_page_trains_and_reports(tmp_path, monkeypatch):
+    import time
+    monkeypatch.chdir(tmp_path)  # runs/app/ goes here
+    at = AppTest.from_file(str(ROOT / "pages/train.py"), default_timeout=60).run()
+    assert not at.exception and at.info  # asks to press Start
+    at.selectbox[1].set_value("ellipse-1")
+    at.selectbox[2].set_value("ellipse-2")
+    at.number_input[0].set_value(40)
+    at.button[0].click().run()
+    trainer = at.session_state["trainer"]
+    trainer.join(60)
+    at.run()
+    assert not at.exception
+    assert trainer.state == "finished"
+    assert any("Run saved to" in s.value for s in at.success)
+    assert list((tmp_path / "runs" / "app").glob("*/config.json"))
+
+
+def test_train_page_shows_bad_overrides_as_an_error():
+    at = AppTest.from_file(str(ROOT / "pages/train.py"), default_timeout=60).run()
+    at.text_area[0].set_value("bogus=1")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "unknown config key" in at.error[0].value
