@@ -7,7 +7,8 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/datasets.py"])
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/datasets.py", "pages/kl_gap.py",
+                                  "pages/train.py", "pages/results.py"])
 def test_page_renders_without_exception(page):
     at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
     assert not at.exception, at.exception

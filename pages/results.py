@@ -1,0 +1,33 @@
+"""Results: the benchmark table from docs/benchmarks.json, with the papers' numbers."""
+import json
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parents[1]
+PATH = ROOT / "docs" / "benchmarks.json"
+
+st.title("Results")
+st.write("Target test accuracy of every method on each pair, mean ± sd over seeds, from "
+         "`python -m dalab bench`. *Gap closed* is the share of the distance from source-only "
+         "(lower bound) to target-only (upper bound, uses target labels) that a method covers. "
+         "The paper column is what each paper reports on its nearest task: a different "
+         "dataset, for orientation only.")
+if not PATH.is_file():
+    st.info(f"No benchmark yet: run `python -m dalab bench` to create {PATH.name}.")
+    st.stop()
+rows = json.loads(PATH.read_text())
+pairs = sorted({f"{r['source']}->{r['target']}" for r in rows})
+pair = st.selectbox("Pair", pairs)
+table = [{"method": r["method"], "mean": r["mean"], "sd": r["sd"], "seeds": r["seeds"],
+          "gap closed": r["gap_closed"], "steps": "/".join(map(str, r["steps"])),
+          "steps/s": r["steps_per_second"], "device": ", ".join(r["device"]),
+          "paper (different dataset)": "; ".join(f"{p['task']}: {p['accuracy']:.3f}"
+                                                 for p in r["paper"])}
+         for r in rows if f"{r['source']}->{r['target']}" == pair]
+table.sort(key=lambda r: -r["mean"])
+st.dataframe(table, hide_index=True, column_config={
+    "mean": st.column_config.NumberColumn(format="%.4f"),
+    "sd": st.column_config.NumberColumn(format="%.4f"),
+    "gap closed": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f")})
+st.download_button("Download benchmarks.json", PATH.read_text(), file_name="benchmarks.json")
