@@ -26,6 +26,9 @@ def test_datasets_page_follows_the_selected_domain():
     at.selectbox[0].set_value("mnist").run()
     assert not at.exception
     assert any("train 4000, test 1000" in m.value for m in at.markdown)
+    at.selectbox[1].set_value("mnistm").run()
+    a = float(at.metric[0].value)
+    assert 1.5 < a <= 2.0  # gray digits vs digits on photos: linearly separable
 
 
 def test_kl_gap_page_follows_gamma1():
