@@ -74,3 +74,25 @@ def test_train_page_shows_bad_overrides_as_an_error():
     at.button[0].click().run()
     assert not at.exception
     assert "unknown config key" in at.error[0].value
+
+
+def test_alignment_page_without_and_with_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "no-zoo"))
+    at = AppTest.from_file(str(ROOT / "pages/alignment.py"), default_timeout=120).run()
+    assert not at.exception and "No model" in at.info[0].value
+    from dalab.train import train
+    for m in ("source_only", "dann"):
+        train(m, "ellipse-1", "ellipse-2", 30, out=tmp_path / "runs" / m)
+    at = AppTest.from_file(str(ROOT / "pages/alignment.py"), default_timeout=120).run()
+    assert not at.exception
+    a = [float(x.value) for x in at.metric if "A-distance" in x.label]
+    assert len(a) == 2 and all(0 <= v <= 2 for v in a)
+
+
+def test_app_navigation_lists_every_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    pages = (ROOT / "pages").glob("*.py")
+    text = (ROOT / "app.py").read_text()
+    assert all(f"pages/{p.name}" in text for p in pages)

@@ -1,0 +1,67 @@
+"""Models the app can show: zoo entries and the user's own runs (``runs/**/config.json``).
+
+Pure functions (no Streamlit): the pages cache what these return."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import zoo
+from ..data import DomainPair
+from ..runs import RunError, read_run_info
+
+RUNS_DIR = Path("runs")
+
+
+def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None) -> list[dict]:
+    """``[{"label", "path", "method", "source", "target", "accuracy", "origin"}]``: zoo first,
+    then the user's runs (newest first). ``capability`` keeps only methods that declare it."""
+    from ..methods import METHODS
+
+    out = []
+    for e in zoo.list():
+        out.append({"label": f"zoo: {e['name']}", "path": str(zoo.zoo_dir() / e["path"]),
+                    "method": e["method"], "source": e["source"], "target": e["target"],
+                    "accuracy": e["accuracy"]["target_test"], "origin": "zoo"})
+    runs = sorted(Path(runs_dir).glob("**/config.json"), key=lambda p: p.stat().st_mtime,
+                  reverse=True) if Path(runs_dir).is_dir() else []
+    for cfg in runs:
+        try:
+            info = read_run_info(cfg.parent)
+        except RunError:
+            continue
+        out.append({"label": f"run: {cfg.parent.relative_to(runs_dir)}", "path": str(cfg.parent),
+                    "method": info["method"], "source": info["pair"]["source"],
+                    "target": info["pair"]["target"],
+                    "accuracy": info["accuracy"]["target_test"], "origin": "run"})
+    if capability:
+        out = [m for m in out if m["method"] in METHODS
+               and capability in METHODS[m["method"]].capabilities]
+    return out
+
+
+@torch.no_grad()
+def encode_test_sets(model, pair: DomainPair, max_per_domain: int = 1000, seed: int = 0) -> dict:
+    """``model.encode`` on the source and target *test* splits (subsampled, seeded):
+    ``{"h_s", "h_t", "mu_s", "mu_t" (None unless the method is a VAE), "y_s", "y_t"}``
+    (target labels: for colouring only)."""
+    rng = np.random.default_rng(seed)
+    device = next(model.parameters()).device
+    model.eval()
+    out = {}
+    for side, x, y, domain in (("s", pair.x_s_test, pair.y_s_test, "source"),
+                               ("t", pair.evaluation.x_test, pair.evaluation.y_test, "target")):
+        idx = np.sort(rng.choice(len(y), min(max_per_domain, len(y)), replace=False))
+        hs, mus = [], []
+        for i in range(0, len(idx), 500):
+            xb = torch.from_numpy(np.array(x[idx[i:i + 500]])).to(device)
+            lat = model.encode(xb, domain)
+            hs.append(lat.h.flatten(1).cpu().numpy())
+            if lat.mu is not None:
+                mus.append(lat.mu.flatten(1).cpu().numpy())
+        out[f"h_{side}"] = np.concatenate(hs)
+        out[f"mu_{side}"] = np.concatenate(mus) if mus else None
+        out[f"y_{side}"] = y[idx]
+    return out
