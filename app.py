@@ -6,7 +6,8 @@ nav = st.navigation({
     "Learn": [st.Page("pages/home.py", title="Home", default=True),
               st.Page("pages/datasets.py", title="Datasets"),
               st.Page("pages/kl_gap.py", title="KL-gap calculator")],
-    "Explore": [st.Page("pages/alignment.py", title="Alignment")],
+    "Explore": [st.Page("pages/latent.py", title="Latent vs prior"),
+                st.Page("pages/alignment.py", title="Alignment")],
     "Train": [st.Page("pages/train.py", title="Train"),
               st.Page("pages/results.py", title="Results")],
 })

@@ -96,3 +96,18 @@ def test_app_navigation_lists_every_page():
     pages = (ROOT / "pages").glob("*.py")
     text = (ROOT / "app.py").read_text()
     assert all(f"pages/{p.name}" in text for p in pages)
+
+
+def test_latent_page_with_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "no-zoo"))
+    from dalab.train import train
+    for m in ("source_only", "dann"):
+        train(m, "ellipse-1", "ellipse-2", 30, out=tmp_path / "runs" / m)
+    at = AppTest.from_file(str(ROOT / "pages/latent.py"), default_timeout=120).run()
+    assert not at.exception
+    before = [t.value for t in at.markdown if t.value.startswith("dimension")][0]
+    dim_box = next(b for b in at.selectbox if b.label.startswith("Dimension"))
+    dim_box.set_value(int(dim_box.options[-1])).run()
+    after = [t.value for t in at.markdown if t.value.startswith("dimension")][0]
+    assert not at.exception and before != after
