@@ -14,6 +14,11 @@ from dalab.methods.config import make_config
 def test_method_interface(name, shape):
     cls = get_method(name)
     assert cls.name == name and cls.paper and cls.summary
+    kind = "points" if len(shape) == 1 else "image"
+    if kind not in cls.input_kinds:  # declared unsupported: must say so clearly
+        with pytest.raises(ValueError):
+            build_method(name, input_shape=shape, num_classes=4)
+        return
     for f in dataclasses.fields(cls.Config):  # every config field has a default
         assert f.default is not dataclasses.MISSING
     m = build_method(name, input_shape=shape, num_classes=4)

@@ -6,8 +6,11 @@ line below.
 from __future__ import annotations
 
 from .base import Latent, Method
+from .bridge import Bridge
+from .cdlm import CDLM
 from .config import ConfigError, make_config
 from .dann import DANN
+from .dfa import DFAEnt, DFAMCD
 from .source_only import SourceOnly
 from .target_only import TargetOnly
 
@@ -15,6 +18,10 @@ METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (
     SourceOnly,
     TargetOnly,
     DANN,
+    CDLM,
+    DFAEnt,
+    DFAMCD,
+    Bridge,
 )}
 
 

@@ -35,6 +35,7 @@ class Method(nn.Module):
     Config: ClassVar[type]               # a dataclass with commented, cited defaults
     capabilities: ClassVar[frozenset[str]] = frozenset()
     uses_target_labels: ClassVar[bool] = False  # True only for the target-only upper bound
+    input_kinds: ClassVar[frozenset[str]] = frozenset({"image", "points"})  # what it accepts
     default_steps: ClassVar[int] = 3000
     # what the paper reports on its nearest task, shown beside our numbers (a different
     # dataset): ({"task": "MNIST->USPS", "accuracy": 0.95, "source": "Table 2"}, ...)
