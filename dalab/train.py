@@ -74,22 +74,28 @@ def seed_everything(seed: int) -> None:
 
 
 @torch.no_grad()
-def accuracy(method: Method, x: np.ndarray, y: np.ndarray, device=None,
-             batch_size: int = 1000, predict: Callable | None = None) -> float:
-    """Share of ``x`` whose predicted class equals ``y`` (eval mode, restored afterwards).
+def predict_labels(method: Method, x: np.ndarray, device=None, batch_size: int = 1000,
+                   predict: Callable | None = None) -> np.ndarray:
+    """Predicted classes of ``x`` in batches (eval mode, restored afterwards).
     ``predict`` defaults to ``method.predict``."""
-    if len(y) == 0:
-        return float("nan")
     device = device or next(method.parameters()).device
     predict = predict or method.predict
     was_training = method.training
     method.eval()
-    correct = 0
-    for i in range(0, len(y), batch_size):
+    out = []
+    for i in range(0, len(x), batch_size):
         xb = torch.from_numpy(np.array(x[i:i + batch_size], np.float32)).to(device)
-        correct += (predict(xb).argmax(1).cpu().numpy() == y[i:i + batch_size]).sum()
+        out.append(predict(xb).argmax(1).cpu().numpy())
     method.train(was_training)
-    return float(correct) / len(y)
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def accuracy(method: Method, x: np.ndarray, y: np.ndarray, device=None,
+             batch_size: int = 1000, predict: Callable | None = None) -> float:
+    """Share of ``x`` whose predicted class equals ``y``."""
+    if len(y) == 0:
+        return float("nan")
+    return float((predict_labels(method, x, device, batch_size, predict) == y).mean())
 
 
 def evaluate_pair(method: Method, pair: DomainPair, device=None) -> dict:

@@ -5,26 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..data import DomainPair
 from ..methods import Method
-
-
-@torch.no_grad()
-def predict_labels(model: Method, x: np.ndarray, batch_size: int = 1000, predict=None,
-                   device=None) -> np.ndarray:
-    """Predicted classes of ``x`` (eval mode, restored afterwards)."""
-    predict = predict or model.predict
-    device = device or next(model.parameters()).device
-    was = model.training
-    model.eval()
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb = torch.from_numpy(np.array(x[i:i + batch_size], np.float32)).to(device)
-        out.append(predict(xb).argmax(1).cpu().numpy())
-    model.train(was)
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
+from ..train import predict_labels
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
