@@ -149,8 +149,8 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
     history: list[dict] = []
     good_state, good_step = _snapshot(method), 0
     status, message, done = "finished", f"trained {steps} steps", 0
-    sums: dict[str, float] = {}
-    n_sum = 0
+    sums: dict[str, float] = {}   # per metric: sum and count over the steps that reported it
+    counts: dict[str, int] = {}
     emit("start", 0, {"device": str(dev)})
     t0 = time.perf_counter()
     train_time = 0.0
@@ -173,15 +173,15 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
             done = good_step
             break
         done = step
-        n_sum += 1
         for k, v in metrics.items():
             sums[k] = sums.get(k, 0.0) + v
+            counts[k] = counts.get(k, 0) + 1
         emit("step", step, metrics)
         if step % eval_every == 0 or step == steps:
             record = {"step": step, **evaluate_pair(method, pair, dev),
-                      **{k: v / n_sum for k, v in sums.items()},
+                      **{k: v / counts[k] for k, v in sums.items()},
                       "time_s": round(time.perf_counter() - t0, 3)}
-            sums, n_sum = {}, 0
+            sums, counts = {}, {}
             history.append(record)
             good_state, good_step = _snapshot(method), step
             emit("eval", step, record)
