@@ -122,3 +122,17 @@ def test_extra_predictors_are_reported_next_to_target_test(monkeypatch):
     # two classes: the flipped head is wrong exactly where the plain one is right
     assert acc["target_test"] + acc["target_test_flipped"] == pytest.approx(1.0)
     assert "target_test_flipped" in res.history[-1]
+
+
+def test_history_averages_each_metric_over_the_steps_that_reported_it(monkeypatch):
+    class Sometimes(METHODS["source_only"]):
+        name = "sometimes"
+
+        def train_step(self, x_s, y_s, x_t, step, y_t=None):
+            out = super().train_step(x_s, y_s, x_t, step)
+            if step % 2 == 0:
+                out["even_only"] = 4.0
+            return out
+    monkeypatch.setitem(METHODS, "sometimes", Sometimes)
+    res = train("sometimes", "ellipse-1", "ellipse-2", 10, eval_every=10)[1]
+    assert res.history[-1]["even_only"] == 4.0  # not diluted to 2.0 by the odd steps
