@@ -226,15 +226,19 @@ def test_short_run_lowers_the_losses_and_decodes_real_images(mnist_batch):
     assert err_own < 0.9 * err_other
 
 
-def test_train_save_load_round_trip(tmp_path, monkeypatch):
+def test_train_save_load_round_trip(tmp_path, monkeypatch, npz_domain):
+    """Through the normal loop (small npz image domains keep it fast): the run reports all
+    readouts and reloads to identical predictions, translations and running means."""
     monkeypatch.setitem(METHODS, "cdlm", CDLM)
-    model, res, run_dir = train("cdlm", "mnist", "digits", 12, seed=0, eval_every=12,
-                                out=tmp_path / "run", overrides=["latent_dim=16"])
+    source, target = npz_domain("s", seed=0), npz_domain("t", seed=1)
+    model, res, run_dir = train("cdlm", source, target, 10, seed=0, eval_every=10,
+                                out=tmp_path / "run", overrides=["latent_dim=16",
+                                                                 "batch_size=16"])
     assert res.status == "finished"
     assert {"target_test", "target_test_h", "target_test_zts"} <= set(res.accuracy)
     reloaded, info = load_run(run_dir)
     assert info["method"] == "cdlm" and info["config"]["latent_dim"] == 16
-    x = torch.from_numpy(np.array(DomainPair("mnist", "digits").evaluation.x_test[:64]))
+    x = torch.from_numpy(np.array(DomainPair(source, target).evaluation.x_test))
     model.eval()
     with torch.no_grad():
         assert torch.equal(model.predict(x), reloaded.predict(x))
@@ -242,6 +246,7 @@ def test_train_save_load_round_trip(tmp_path, monkeypatch):
             assert torch.equal(fn(x), reloaded.extra_predictors()[k](x))
         assert torch.equal(model.translate(x, via="z"), reloaded.translate(x, via="z"))
     assert torch.equal(model.h_mean_s, reloaded.h_mean_s)
+    assert not torch.equal(model.h_mean_s, torch.full_like(model.h_mean_s, 0.5))  # trained
 
 
 def test_unequal_batch_sizes_are_paired_by_cycling(mnist_batch):

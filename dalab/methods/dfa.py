@@ -20,6 +20,10 @@ decoded with the max-pool indices of the target batch, as the official code does
 ``z_n`` is decoded with the indices of target sample i. 2-D points use Table 1's MLPs (tied the
 same way: D's FC layers use G's weight matrices transposed).
 
+D's batch norms are non-affine by default (``decoder_bn="fixed"``, our choice): the official
+decoder's affine BN + ReLU can decode everything to zeros, which makes L_dal exactly 0 (we
+reproduced that collapse; ``decoder_bn="affine"`` keeps the official behaviour for study).
+
 Losses, per batch of M source and M target samples (``h = G(x)``)::
 
     L_cls  Eq. 16   cross-entropy of F(h_s) on y_s
