@@ -10,5 +10,6 @@ nav = st.navigation({
                 st.Page("pages/alignment.py", title="Alignment")],
     "Train": [st.Page("pages/train.py", title="Train"),
               st.Page("pages/results.py", title="Results")],
+    "Translate": [st.Page("pages/translate.py", title="Translate")],
 })
 nav.run()

@@ -11,6 +11,7 @@ from .cdlm import CDLM
 from .config import ConfigError, make_config
 from .dann import DANN
 from .dfa import DFAEnt, DFAMCD
+from .lstnet import LSTNet
 from .source_only import SourceOnly
 from .target_only import TargetOnly
 
@@ -22,6 +23,7 @@ METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (
     DFAEnt,
     DFAMCD,
     Bridge,
+    LSTNet,
 )}
 
 
