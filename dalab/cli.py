@@ -167,6 +167,30 @@ def _bench(args) -> int:
     return 0
 
 
+def _timings(args) -> int:
+    from . import timings
+
+    methods = args.methods.split(",") if args.methods else None
+    if methods:
+        from .methods import get_method
+        for m in methods:
+            get_method(m)  # unknown names fail before anything runs
+    result = {"command": "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None
+                                                       else args.argv),
+              "machine": timings.machine(), "loadavg": timings.loadavg()}
+    if not args.no_speed:
+        result["speed"] = timings.measure_speed(methods, args.pairs or [("mnist", "digits")],
+                                                steps=args.steps, device=args.device)
+    if not args.no_embed:
+        result["embedding"] = timings.embedding_timings(args.points, args.dim)
+    if not args.no_zoo:
+        result["zoo"] = timings.zoo_timings()
+    if args.docs:
+        md, js = timings.write_docs(result, args.docs)
+        print(f"wrote {md} and {js}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .methods import METHODS
 
@@ -216,6 +240,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-peers", action="store_true",
                    help="skip skada's DANN and SourceOnly trained on the same arrays")
     b.set_defaults(func=_bench)
+
+    tm = sub.add_parser("timings", help="training speed, t-SNE/UMAP and zoo load times")
+    tm.add_argument("--methods", help="comma-separated (default: every registered method)")
+    tm.add_argument("--pairs", type=_pairs, help="comma-separated SOURCE:TARGET "
+                    "(default mnist:digits)")
+    tm.add_argument("--steps", type=_positive_int, default=20, help="timed steps per method")
+    tm.add_argument("--points", type=_positive_int, default=2000, help="embedding points")
+    tm.add_argument("--dim", type=_positive_int, default=64, help="embedding dimensions")
+    tm.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    tm.add_argument("--no-speed", action="store_true")
+    tm.add_argument("--no-embed", action="store_true")
+    tm.add_argument("--no-zoo", action="store_true")
+    tm.add_argument("--docs", default="docs",
+                    help="write timings.md/.json here (default docs; '' to skip)")
+    tm.set_defaults(func=_timings)
 
     e = sub.add_parser("eval", help="evaluate a saved run on its pair's test splits")
     e.add_argument("run_dir")
