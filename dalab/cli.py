@@ -167,6 +167,29 @@ def _bench(args) -> int:
     return 0
 
 
+def _zoo_list(args) -> int:
+    from . import zoo
+
+    entries = zoo.list()
+    if not entries:
+        print(f"the zoo at {zoo.zoo_dir()} is empty; fill it with `python -m dalab zoo build`")
+    for e in entries:
+        print(f"{e['name']:<32} {e['method']:<12} {e['source']}->{e['target']}  target "
+              f"{e['accuracy']['target_test']:.4f}  {e['bytes'] / 2**20:.2f} MiB")
+    return 0
+
+
+def _zoo_build(args) -> int:
+    from . import zoo
+
+    methods = args.methods.split(",") if args.methods else None
+    added = zoo.build_from_bench(args.bench_dir, methods=methods)
+    if not added:
+        raise ValueError(f"no finished runs under {args.bench_dir}; run `python -m dalab bench` "
+                         "first")
+    return 0
+
+
 def _timings(args) -> int:
     from . import timings
 
@@ -240,6 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-peers", action="store_true",
                    help="skip skada's DANN and SourceOnly trained on the same arrays")
     b.set_defaults(func=_bench)
+
+    z = sub.add_parser("zoo", help="list the pretrained zoo or fill it from benchmark runs")
+    zsub = z.add_subparsers(dest="zoo_cmd", required=True, metavar="SUBCOMMAND")
+    zsub.add_parser("list", help="list the zoo's entries").set_defaults(func=_zoo_list)
+    zb = zsub.add_parser("build", help="add the best seed of every (method, pair) of a "
+                         "benchmark (chosen on held-out target train accuracy)")
+    zb.add_argument("--bench-dir", default="runs/bench")
+    zb.add_argument("--methods", help="comma-separated (default: all found)")
+    zb.set_defaults(func=_zoo_build)
 
     tm = sub.add_parser("timings", help="training speed, t-SNE/UMAP and zoo load times")
     tm.add_argument("--methods", help="comma-separated (default: every registered method)")

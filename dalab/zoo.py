@@ -145,3 +145,29 @@ def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
     text = json.dumps(index, indent=2) + "\n"
     _atomic_write(root / INDEX, lambda t: Path(t).write_text(text))
     return e
+
+
+def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
+                     methods: "list[str] | None" = None, log=print) -> "list[dict]":
+    """Fill the zoo from benchmark runs (``bench_dir/<method>_<src>_to_<tgt>_seed<k>``): for
+    every (method, pair) with finished runs, the seed with the best held-out target-train
+    accuracy (:func:`select_best`) is added as ``<method>_<src>_to_<tgt>``. Diverged or
+    stopped runs are never chosen; peers (skada) are not runs and are skipped."""
+    groups: dict[tuple, list[Path]] = {}
+    for cfg in sorted(Path(bench_dir).glob("*/" + CONFIG)):
+        info = read_run_info(cfg.parent)
+        if info.get("status") != "finished" or (methods and info["method"] not in methods):
+            continue
+        key = (info["method"], info["pair"]["source"], info["pair"]["target"])
+        groups.setdefault(key, []).append(cfg.parent)
+    added = []
+    for (method, src, tgt), run_dirs in sorted(groups.items()):
+        best, scores = select_best(run_dirs)
+        name = f"{method}_{src}_to_{tgt}"
+        note = (f"best of {len(run_dirs)} seed(s) on held-out target train accuracy: "
+                + ", ".join(f"{d.name} {s:.4f}" for d, s in zip(run_dirs, scores)))
+        e = add_run(best, name, root=root, note=note)
+        log(f"{name}: {best.name} (held-out {max(scores):.4f}), target test "
+            f"{e['accuracy']['target_test']:.4f}, {e['bytes'] / 2**20:.2f} MiB")
+        added.append(e)
+    return added

@@ -57,3 +57,45 @@ def test_tampered_and_unknown_entries_are_refused(zoo_root, tmp_path):
     (root / "index.json").write_text(json.dumps(idx))
     with pytest.raises(zoo.ZooError, match="differs"):
         zoo.load("dann_ellipses", root=root)
+
+
+def test_build_from_bench_picks_one_seed_per_method_and_pair(tmp_path, capsys):
+    from dalab.cli import main
+
+    bench = tmp_path / "bench"
+    for s in (0, 1):
+        train("source_only", "ellipse-1", "ellipse-2", 20, seed=s,
+              out=bench / f"source_only_ellipse-1_to_ellipse-2_seed{s}")
+    (bench / "skada-DANN_x_to_y_seed0").mkdir()  # a peer folder (no config.json) is skipped
+    monkey_root = tmp_path / "zoo"
+    added = zoo.build_from_bench(bench, root=monkey_root, log=lambda s: None)
+    assert [e["name"] for e in added] == ["source_only_ellipse-1_to_ellipse-2"]
+    assert "best of 2 seed(s)" in added[0]["note"]
+    assert [e["name"] for e in zoo.list(monkey_root)] == [added[0]["name"]]
+    assert main(["zoo", "build", "--bench-dir", str(tmp_path / "empty")]) == 2
+    assert "no finished runs" in capsys.readouterr().err
+
+
+_REAL = zoo.zoo_dir()
+_ENTRIES = [e["name"] for e in zoo.list(_REAL)] if (_REAL / "index.json").is_file() else []
+
+
+@pytest.mark.parametrize("name", _ENTRIES or [pytest.param(
+    None, marks=pytest.mark.skip(reason="the pretrained zoo is empty"))])
+def test_every_real_zoo_entry_reproduces_its_recorded_accuracy(name):
+    """Each shipped model loads (hash-checked) and gives its recorded target test accuracy
+    within 0.5 points."""
+    from dalab.data import DomainPair
+    from dalab.train import evaluate_pair
+
+    e = zoo.entry(name, _REAL)
+    model, info = zoo.load(name, device="cpu", root=_REAL)
+    p = info["pair"]
+    acc = evaluate_pair(model, DomainPair(p["source"], p["target"], split_seed=p["split_seed"]))
+    assert abs(acc["target_test"] - e["accuracy"]["target_test"]) <= 0.005
+    assert e["bytes"] < 4 * 2**20
+
+
+def test_real_zoo_stays_small():
+    size = sum(p.stat().st_size for p in _REAL.rglob("*") if p.is_file())
+    assert size < 60 * 2**20
