@@ -28,3 +28,40 @@ def npz_domain(tmp_path):
         np.savez(path, x=x, y=y)
         return f"npz:{path}"
     return make
+
+
+# Tiny real models for the app tests: trained once per session (~15 s on one core) and
+# registered into a temporary zoo, as the lead's pretrained/ zoo will be.
+TINY = {
+    "cdlm": (["batch_size=16", "latent_dim=16"], 20),
+    "bridge": (["batch_size=16", "base_hidden=64", "base_layers=1", "n_latent=16",
+                "bridge_hidden=64", "bridge_layers=2", "n_projections=32"], 40),
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(tmp_path_factory):
+    """``Path`` of a zoo folder holding ``tiny-cdlm`` and ``tiny-bridge`` (mnist -> digits).
+    Use with ``monkeypatch.setenv("DALAB_ZOO_DIR", str(tiny_zoo))``."""
+    from dalab import zoo
+    from dalab.train import train
+
+    root = tmp_path_factory.mktemp("tiny")
+    for method, (overrides, steps) in TINY.items():
+        train(method, "mnist", "digits", steps, overrides=overrides, out=root / "runs" / method,
+              eval_every=steps)
+        zoo.add_run(root / "runs" / method, f"tiny-{method}", root=root / "zoo")
+    return root / "zoo"
+
+
+@pytest.fixture
+def app_env(tiny_zoo, tmp_path, monkeypatch):
+    """Run a page against the tiny zoo with no user runs, and fresh Streamlit caches."""
+    import streamlit as st
+    monkeypatch.setenv("DALAB_ZOO_DIR", str(tiny_zoo))
+    monkeypatch.chdir(tmp_path)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield tiny_zoo
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -105,3 +105,128 @@ def curves_figure(history: list[dict], keys: tuple[str, ...] = ("loss",),
                       yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]),
                       height=360, margin=dict(l=10, r=10, t=30, b=10))
     return fig
+
+
+# -- images ---------------------------------------------------------------------------------
+
+def tile_images(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
+    """Rows of images ``(n, C, H, W)`` in [0, 1] (C = 1 or 3) -> one ``(H', W', 3)`` uint8 grid,
+    ``pad`` white pixels between images. Rows may differ in length (short rows stay blank)."""
+    if not rows:
+        raise ValueError("tile_images needs at least one row")
+    rows = [np.asarray(r, np.float32) for r in rows]
+    _, c, h, w = rows[0].shape
+    n = max(len(r) for r in rows)
+    grid = np.ones((len(rows) * (h + pad) + pad, n * (w + pad) + pad, 3), np.float32)
+    for i, r in enumerate(rows):
+        if r.shape[1:] != (c, h, w):
+            raise ValueError(f"row {i} has images of shape {r.shape[1:]}, expected {(c, h, w)}")
+        for j, img in enumerate(r):
+            img = np.repeat(img, 3, 0) if c == 1 else img[:3]
+            y, x = pad + i * (h + pad), pad + j * (w + pad)
+            grid[y:y + h, x:x + w] = img.transpose(1, 2, 0)
+    return (np.clip(grid, 0, 1) * 255).round().astype(np.uint8)
+
+
+def image_rows_figure(rows: dict[str, np.ndarray], pad: int = 2, height: int | None = None
+                      ) -> go.Figure:
+    """Named rows of images ``{name: (n, C, H, W)}`` as one plotly image, the names on the left
+    axis (used for the Modulation page's generations and the Bridge page's Fig. 5/6 rows)."""
+    names = list(rows)
+    grid = tile_images([rows[k] for k in names], pad)
+    h = next(iter(rows.values())).shape[2] + pad
+    fig = go.Figure(go.Image(z=grid))
+    fig.update_layout(
+        height=height or 60 + 70 * len(names), margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(showticklabels=False, showgrid=False),
+        yaxis=dict(tickmode="array", tickvals=[pad + i * h + h / 2 for i in range(len(names))],
+                   ticktext=names, showgrid=False))
+    return fig
+
+
+def png_bytes(grid: np.ndarray) -> bytes:
+    """A ``(H, W, 3)`` uint8 grid (``tile_images``) as PNG bytes, for a download button."""
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(grid).resize((grid.shape[1] * 3, grid.shape[0] * 3), Image.NEAREST).save(
+        buf, format="PNG")
+    return buf.getvalue()
+
+
+# -- CDLM modulation --------------------------------------------------------------------------
+
+MODULATION_STYLE = {"mu_s": ("μ_s", SOURCE_COLOUR, "circle-open"),
+                    "mu_t": ("μ_t", TARGET_COLOUR, "circle-open"),
+                    "z_st": ("z_st (Eq. 1)", "#17becf", "x"),
+                    "z_ts": ("z_ts (Eq. 2)", "#ff7f0e", "x")}
+
+
+def modulation_scatter_figure(points: dict[str, np.ndarray], dims: tuple[int, int] = (0, 1)
+                              ) -> go.Figure:
+    """CDLM Fig. 4: the unmodulated means ``mu_s, mu_t`` and the modulated codes ``z_st, z_ts``
+    in two latent dimensions (``points``: name -> ``(N, 2)``)."""
+    fig = go.Figure()
+    for key, pts in points.items():
+        name, colour, symbol = MODULATION_STYLE.get(key, (key, None, "circle"))
+        fig.add_trace(go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="markers", name=name,
+                                   marker=dict(color=colour, symbol=symbol, size=6,
+                                               opacity=0.7)))
+    fig.update_layout(xaxis_title=f"dimension {dims[0]}", yaxis_title=f"dimension {dims[1]}",
+                      height=420, margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def kl_gap_figure(kl_s_t: float, kl_st_ts: float, predicted: float, equation: str
+                  ) -> go.Figure:
+    """Three bars: measured ``KL(s||t)``, measured ``KL(st||ts)`` and the paper's prediction of
+    the latter (``equation``)."""
+    names = ["KL(s‖t) measured", "KL(st‖ts) measured", f"KL(st‖ts) predicted ({equation})"]
+    fig = go.Figure(go.Bar(x=names, y=[kl_s_t, kl_st_ts, predicted],
+                           marker_color=["#7f7f7f", "#ff7f0e", "#2ca02c"],
+                           text=[f"{v:.3g}" for v in (kl_s_t, kl_st_ts, predicted)],
+                           textposition="auto"))
+    fig.update_layout(yaxis_title="KL (nats, summed over dimensions)", height=380,
+                      margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+# -- bridge ---------------------------------------------------------------------------------
+
+def bridge_2d_figure(x_1, y_1, x_2, y_2, out: dict) -> go.Figure:
+    """Fig. 2 of the bridging paper from ``bridge_2d``'s arrays, four panels: (a) the two
+    domains, (c) domain 1 transferred to 2 over domain 2, (d) domain 2 transferred to 1 over
+    domain 1, (e) the shared 2-D space with the classifier's boundary. Colour = class."""
+    from plotly.subplots import make_subplots
+
+    titles = ("(a) domain 1 (o), domain 2 (x)", "(c) 1 → 2 (x) over domain 2",
+              "(d) 2 → 1 (o) over domain 1", "(e) shared space + boundary")
+    fig = make_subplots(rows=1, cols=4, subplot_titles=titles)
+
+    def pts(col, x, y, symbol, faint=False, name=""):
+        fig.add_trace(go.Scattergl(
+            x=x[:, 0], y=x[:, 1], mode="markers", name=name, showlegend=False,
+            marker=dict(color=y, colorscale="Turbo", cmin=0, cmax=max(1, int(max(y_1.max(),
+                        y_2.max()))), symbol=symbol, size=4, opacity=0.15 if faint else 0.7)),
+            row=1, col=col)
+
+    pts(1, x_1, y_1, "circle", name="domain 1")
+    pts(1, x_2, y_2, "x", name="domain 2")
+    pts(2, x_2, y_2, "x", faint=True)
+    pts(2, out["x_12"], y_1, "circle")
+    pts(3, x_1, y_1, "circle", faint=True)
+    pts(3, out["x_21"], y_2, "x")
+    pts(4, out["shared_1"], y_1, "circle")
+    pts(4, out["shared_2"], y_2, "x")
+    w, b = np.asarray(out["boundary_w"]), np.asarray(out["boundary_b"])
+    if w.shape == (2, 2):  # two classes: the line where the two logits are equal
+        dw, db = w[0] - w[1], b[0] - b[1]
+        s = np.concatenate([out["shared_1"], out["shared_2"]])
+        xs = np.linspace(s[:, 0].min(), s[:, 0].max(), 50)
+        if abs(dw[1]) > 1e-9:
+            fig.add_trace(go.Scatter(x=xs, y=-(dw[0] * xs + db) / dw[1], mode="lines",
+                                     line=dict(color="black", dash="dash"), showlegend=False),
+                          row=1, col=4)
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
+    return fig

@@ -1,0 +1,87 @@
+"""The sidebar every page shares (drawn by app.py) and the cached model loader pages use.
+
+The sidebar stores the chosen pair, model and device in ``st.session_state`` (keys
+``dalab_pair``, ``dalab_model``, ``dalab_device``); a page asks :func:`pick_model` for a model
+of the kind it can show, which defaults to the sidebar's choice when that one fits. Pages run
+alone (AppTest) work too: without a sidebar the first suitable model is the default.
+"""
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from ..runs import load_run
+from .models import available
+
+ANY = "any pair"
+NO_MODEL_HELP = ("Train one on the **Train** page (it is saved under `runs/app/` and appears "
+                 "here), run `python -m dalab train --method {method} --source mnist --target "
+                 "digits`, or ask for the pretrained zoo (`pretrained/`, `DALAB_ZOO_DIR`).")
+
+
+def devices() -> list[str]:
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out.insert(0, "cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        out.insert(0, "mps")
+    return out
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def models_cached(capability: str | None = None) -> list[dict]:
+    """``models.available`` re-read at most every 10 s (a finished training shows up then)."""
+    return available(capability=capability)
+
+
+def device() -> str:
+    return st.session_state.get("dalab_device") or devices()[0]
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def load_model(path: str, device: str = "cpu"):
+    """``(model, info)`` of a run or zoo entry, at most four kept in memory."""
+    return load_run(path, device=device)
+
+
+def draw() -> None:
+    """The sidebar: pair, model (zoo first, then the user's runs) and device."""
+    models = models_cached()
+    with st.sidebar:
+        st.header("Model")
+        pairs = sorted({f"{m['source']} -> {m['target']}" for m in models})
+        pair = st.selectbox("Pair", [ANY] + pairs, key="dalab_pair",
+                            help="Pages that show a model start from the one chosen here.")
+        shown = [m for m in models if pair == ANY or f"{m['source']} -> {m['target']}" == pair]
+        if shown:
+            labels = [f"{m['method']} · {m['label']} ({m['accuracy']:.3f})" for m in shown]
+            i = st.selectbox("Model", range(len(shown)), format_func=labels.__getitem__,
+                             key="dalab_model_index")
+            st.session_state["dalab_model"] = shown[min(i, len(shown) - 1)]["path"]
+        else:
+            st.caption("No trained model yet. " + NO_MODEL_HELP.format(method="cdlm"))
+            st.session_state["dalab_model"] = None
+        st.selectbox("Device", devices(), key="dalab_device")
+        n_zoo = sum(m["origin"] == "zoo" for m in models)
+        st.caption(f"{n_zoo} zoo model(s), {len(models) - n_zoo} run(s) of yours.")
+
+
+def pick_model(method: str | None = None, capability: str | None = None,
+               label: str = "Model", key: str | None = None) -> dict | None:
+    """A selectbox of the models a page can show (``method`` and/or ``capability``), defaulting
+    to the sidebar's choice, then to the sidebar's pair. ``None`` (with an explanation on the
+    page) when there is none."""
+    models = [m for m in models_cached(capability) if method is None or m["method"] == method]
+    if not models:
+        st.info(f"No {method or capability or ''} model yet. "
+                + NO_MODEL_HELP.format(method=method or "dann"))
+        return None
+    chosen, pair = st.session_state.get("dalab_model"), st.session_state.get("dalab_pair", ANY)
+    paths = [m["path"] for m in models]
+    index = paths.index(chosen) if chosen in paths else next(
+        (i for i, m in enumerate(models) if f"{m['source']} -> {m['target']}" == pair), 0)
+    labels = [f"{m['label']} ({m['source']} -> {m['target']}, target acc {m['accuracy']:.3f})"
+              for m in models]
+    i = st.selectbox(label, range(len(models)), index=index, format_func=labels.__getitem__,
+                     key=key)
+    return models[i]

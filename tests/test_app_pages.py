@@ -1,0 +1,65 @@
+"""AppTest of the Explore pages and the sidebar on a tiny real zoo (tests/conftest.py)."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+# alignment.py is left out: its two t-SNE maps take ~25 s; test_app.py covers it with runs
+PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if p.name != "alignment.py")
+
+
+def _metric(at, start):
+    return next(float(m.value) for m in at.metric if m.label.startswith(start))
+
+
+def test_modulation_page_follows_gamma1_and_mode(app_env):
+    at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    ratio = _metric(at, "measured KL(st‖ts) / KL(s‖t)")
+    acc = _metric(at, "accuracy on x~_ts")
+    assert 0 <= acc <= 1
+    at.slider(key="gamma1").set_value(2.0).run()
+    assert not at.exception
+    assert _metric(at, "measured KL(st‖ts) / KL(s‖t)") != ratio
+    assert _metric(at, "predicted ratio") == pytest.approx(0.25, abs=1e-3)  # Eq. 10 at 2.0
+    assert at.query_params["gamma1"] in ("2.0", ["2.0"])
+    at.radio(key="mode").set_value("none").run()
+    assert _metric(at, "measured KL(st‖ts) / KL(s‖t)") == pytest.approx(1.0)
+    ms = next(c.value for c in at.caption if c.value.startswith("New numbers"))
+    assert " ms " in ms
+
+
+def test_modulation_page_without_a_cdlm_model(tmp_path, monkeypatch):
+    import streamlit as st
+    monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "no-zoo"))
+    monkeypatch.chdir(tmp_path)
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
+    assert not at.exception and "No cdlm model" in at.info[0].value
+    assert "Train" in at.info[0].value
+    st.cache_data.clear()
+
+
+def test_bridge_page_follows_steps_and_kind(app_env):
+    at = AppTest.from_file(str(ROOT / "pages/bridge.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    acc = _metric(at, "transfer accuracy source -> target")
+    assert 0 <= acc <= 1
+    at.radio(key="kind").set_value("lerp").run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_the_tiny_zoo(app_env, page):
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120).run()
+    assert not at.exception, at.exception
+
+
+def test_app_sidebar_lists_the_zoo_and_pages_follow_it(app_env):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="dalab_pair").options == ["any pair", "mnist -> digits"]
+    models = at.sidebar.selectbox(key="dalab_model_index")
+    assert len(models.options) == 2
+    assert at.session_state["dalab_model"].endswith(("tiny-cdlm", "tiny-bridge"))
