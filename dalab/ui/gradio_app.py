@@ -1,0 +1,252 @@
+"""The translation demo in Gradio: draw, upload or sample a digit and see it translated by every
+translation-capable model (zoo entries and the user's runs), each with its classifier's label
+and confidence.
+
+Run alone: ``python -m dalab.ui.gradio_app [--host 127.0.0.1] [--port 7861]``; ``make run``
+starts it next to the Streamlit lab (:mod:`dalab.ui.launch`). docs/gradio.md lists the
+endpoints and the preprocessing. Offline by default: analytics off before Gradio is imported,
+no share link, loopback only unless ``--host`` says otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..data import load_domain  # noqa: E402
+from .translate import (MAX_FILE_BYTES, NO_MODEL_MESSAGE, InputError, ModelBank,  # noqa: E402
+                        direction_for, load_image_file, preprocess, to_display,
+                        translate_and_classify)
+
+log = logging.getLogger(__name__)
+
+GALLERY_DOMAINS = ("mnist", "digits", "mnistm")  # embedded: no files needed
+CONCURRENCY = 4      # requests computed at once; the rest wait in the queue
+QUEUE_SIZE = 100     # waiting requests beyond this are refused with a "busy" message
+MAX_GALLERY = 24     # images per gallery draw
+DIRECTION_CHOICES = [("a target-domain image: translate it to the source domain", "source"),
+                     ("a source-domain image: translate it to the target domain", "target")]
+
+
+def _guard(fn):
+    """Visitors see a message, never a stack trace: input problems as they are, anything
+    else as a short line (the traceback goes to the server log)."""
+    def wrapper(*args):
+        try:
+            return fn(*args)
+        except gr.Error:
+            raise
+        except InputError as e:
+            raise gr.Error(str(e)) from None
+        except Exception as e:  # noqa: BLE001
+            log.exception("translation request failed")
+            raise gr.Error(f"The request failed ({type(e).__name__}); see the server log.") \
+                from None
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
+def translate_one(bank: ModelBank, x: np.ndarray, to: str):
+    """``x`` ``(1, C, 28, 28)`` through every model: ``(gallery items, results)``."""
+    models = bank.models()
+    if not models:
+        raise gr.Error(NO_MODEL_MESSAGE)
+    items, results = [], []
+    for m in models:
+        row = {"model": m["label"], "to": to}
+        try:
+            img, probs = translate_and_classify(m["model"], x, to=to)
+        except ValueError as e:   # the method cannot go that way (CDLM has no target decoder)
+            results.append({**row, "error": str(e)})
+            continue
+        k = int(probs[0].argmax())
+        row.update(label=m["classes"][k], confidence=round(float(probs[0, k]), 4),
+                   shape=list(img.shape[1:]))
+        results.append(row)
+        items.append((to_display(img[0]), f"{m['label']}: {row['label']} "
+                                          f"({row['confidence']:.0%})"))
+    return items, results
+
+
+def _translation_tab(name: str, what: str, fn, api_name: str, make_input) -> None:
+    """A tab: an input, the direction, a button; the 28 x 28 input as the models see it, the
+    translations with labels, and the same as JSON (what API clients read)."""
+    with gr.Tab(name):
+        with gr.Row():
+            with gr.Column():
+                source = make_input()
+                to = gr.Radio(DIRECTION_CHOICES, value="source", label=f"Treat the {what} as")
+                button = gr.Button("Translate", variant="primary")
+            with gr.Column():
+                seen = gr.Image(label="As the models see it (28 x 28)", type="numpy",
+                                interactive=False, height=140, format="png")
+                out = gr.Gallery(label="Translations", columns=4, height="auto", format="png")
+                table = gr.JSON(label="Labels and confidences")
+    button.click(fn, [source, to], [seen, out, table], api_name=api_name)
+
+
+def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
+    """The demo. ``models``: ``None`` (every translation-capable zoo entry and run under
+    ``runs_dir``), a list of run directories or of :func:`dalab.ui.models.available` dicts,
+    or a :class:`~dalab.ui.translate.ModelBank`. Models load here, once."""
+    bank = models if isinstance(models, ModelBank) else ModelBank(models, runs_dir=runs_dir)
+    n_models = len(bank.models())  # load once, now: the gallery's grid needs the count
+
+    @_guard
+    def translate_drawing(sketch, to):
+        x = preprocess(sketch)
+        items, results = translate_one(bank, x[None], to)
+        return to_display(x), items, results
+
+    @_guard
+    def translate_upload(path, to):
+        if not path:
+            raise InputError("No file uploaded: choose an image file first.")
+        x = preprocess(load_image_file(path))
+        items, results = translate_one(bank, x[None], to)
+        return to_display(x), items, results
+
+    @_guard
+    def gallery(domain, n, seed):
+        if domain not in GALLERY_DOMAINS:
+            raise InputError(f"Unknown domain {domain!r}; choose one of "
+                             f"{', '.join(GALLERY_DOMAINS)}.")
+        n = int(min(max(int(n or 1), 1), MAX_GALLERY))
+        models = bank.models()
+        if not models:
+            raise gr.Error(NO_MODEL_MESSAGE)
+        test = load_domain(domain).test
+        idx = np.sort(np.random.default_rng(int(seed or 0)).choice(len(test.y), n,
+                                                                  replace=False))
+        x = np.asarray(test.x[idx], np.float32)
+        outs = []
+        for m in models:
+            to = direction_for(domain, m["info"]) or "source"
+            try:
+                img, probs = translate_and_classify(m["model"], x, to=to)
+                outs.append((m, to, img, probs, None))
+            except ValueError as e:
+                outs.append((m, to, None, None, str(e)))
+        items, results = [], []
+        for i in range(n):   # one row per test image: the input, then each model's output
+            items.append((to_display(x[i]), f"{domain} #{int(idx[i])} "
+                                            f"(true: {int(test.y[idx[i]])})"))
+            for m, to, img, probs, err in outs:
+                if err is not None:
+                    items.append((np.zeros((112, 112), np.uint8), f"{m['label']}: {err}"))
+                    continue
+                k = int(probs[i].argmax())
+                items.append((to_display(img[i]), f"{m['label']} -> {to}: {m['classes'][k]} "
+                                                  f"({probs[i, k]:.0%})"))
+        for m, to, img, probs, err in outs:
+            results.append({"model": m["label"], "to": to, "error": err} if err else
+                           {"model": m["label"], "to": to, "shape": list(img.shape),
+                            "labels": [m["classes"][int(k)] for k in probs.argmax(1)]})
+        return items, results
+
+    def redraw(domain, n):
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+        return (seed, *gallery(domain, n, seed))
+
+    def list_models():
+        """The loaded models and any that could not be loaded."""
+        return {"models": [{"label": m["label"], "method": m["info"]["method"],
+                            "source": m["info"]["pair"]["source"],
+                            "target": m["info"]["pair"]["target"], "accuracy": m["accuracy"]}
+                           for m in bank.models()],
+                "problems": bank.problems}
+
+    with gr.Blocks(title="dalab: domain translation") as demo:
+        gr.Markdown("# Domain translation\nDraw or upload a digit, or sample test images: "
+                    "every translation-capable model (cdlm, lstnet, bridge) translates it; each "
+                    "result carries the model's predicted label and confidence.")
+        status = gr.Markdown()
+        _translation_tab("Draw", "drawing", translate_drawing, "translate_drawing",
+                         lambda: gr.Sketchpad(label="Draw a digit", type="numpy",
+                                              canvas_size=(280, 280), image_mode="RGBA"))
+        _translation_tab("Upload", "image", translate_upload, "translate_upload",
+                         lambda: gr.File(label=f"An image file (at most "
+                                               f"{MAX_FILE_BYTES // 2**20} MB)",
+                                         file_types=["image"], type="filepath"))
+        with gr.Tab("Gallery"):
+            with gr.Row():
+                domain = gr.Dropdown(list(GALLERY_DOMAINS), value="digits",
+                                     label="Test images of")
+                count = gr.Slider(1, MAX_GALLERY, value=8, step=1, label="How many")
+                seed = gr.Number(value=0, precision=0, label="Seed")
+            with gr.Row():
+                gal_btn = gr.Button("Show", variant="primary")
+                redraw_btn = gr.Button("Re-draw (new seed)")
+            gal_out = gr.Gallery(label="Each row: a test image, then each model's translation",
+                                 columns=1 + n_models, height="auto", format="png")
+            gal_json = gr.JSON(label="Predicted labels")
+        models_json = gr.JSON(visible=False)
+
+        gal_btn.click(gallery, [domain, count, seed], [gal_out, gal_json], api_name="gallery")
+        redraw_btn.click(redraw, [domain, count], [seed, gal_out, gal_json], api_name="redraw")
+
+        def on_load():
+            info = list_models()
+            if not info["models"]:
+                text = f"**{NO_MODEL_MESSAGE}**"
+            else:
+                text = "Models: " + "; ".join(
+                    f"{m['label']}" + (f" (target accuracy {m['accuracy']:.0%})"
+                                       if m["accuracy"] is not None else "")
+                    for m in info["models"])
+            if info["problems"]:
+                text += "\n\nNot loaded: " + "; ".join(info["problems"])
+            return text, info
+
+        demo.load(on_load, None, [status, models_json], api_name="models")
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` (we can bind it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7861, block: bool = True):
+    """Start the server: no share link, uploads capped, errors shown as messages."""
+    return demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
+                       max_file_size=MAX_FILE_BYTES, prevent_thread_lock=not block,
+                       show_error=True, quiet=not block, footer_links=["api"])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m dalab.ui.gradio_app", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default=os.environ.get("DALAB_GRADIO_HOST", "127.0.0.1"),
+                   help="interface to listen on (default 127.0.0.1, $DALAB_GRADIO_HOST)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("DALAB_GRADIO_PORT", 7861)),
+                   help="port (default 7861, $DALAB_GRADIO_PORT)")
+    p.add_argument("--runs-dir", default="runs", help="where the user's runs live")
+    args = p.parse_args(argv)
+    if not port_free(args.host, args.port):
+        print(f"dalab gradio: port {args.port} on {args.host} is already in use. Stop what "
+              f"runs there or pick another: --port N (or DALAB_GRADIO_PORT=N).",
+              file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO)
+    demo = build_app(runs_dir=args.runs_dir)
+    print(f"dalab gradio: http://{args.host}:{args.port}", flush=True)
+    launch(demo, args.host, args.port, block=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

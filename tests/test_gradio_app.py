@@ -1,0 +1,318 @@
+"""The Gradio translation demo: pure preprocessing (nothing launched), then one app launched
+once per session on a free loopback port with three tiny real runs (cdlm, lstnet, bridge;
+~15 s of training) and driven through ``gradio_client``: every endpoint, bad inputs, 20
+concurrent requests. The "a drawn 1 comes back as a 1" check needs accurate models: it runs
+on the zoo's translation models and is skipped while the zoo has none."""
+import os
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dalab.data import load_domain
+from dalab.ui.translate import (MAX_SIDE, InputError, direction_for, load_image_file,
+                                preprocess, reachable, translate_and_classify)
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def _one(h=280, w=280, thickness=18, rgba=True):
+    """A drawn "1": a slightly slanted vertical stroke, black ink, on a transparent canvas
+    (what gr.Sketchpad's composite holds) or on white paper."""
+    a = np.zeros((h, w, 4), np.uint8) if rgba else np.full((h, w, 3), 255, np.uint8)
+    for r in range(int(0.15 * h), int(0.85 * h)):
+        c = w // 2 + (int(0.85 * h) - r) // 12
+        if rgba:
+            a[r, c - thickness // 2:c + thickness // 2] = (0, 0, 0, 255)
+        else:
+            a[r, c - thickness // 2:c + thickness // 2] = 0
+    return a
+
+
+def _png(arr, path):
+    Image.fromarray(arr).save(path)
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Preprocessing (pure, no server)
+# ---------------------------------------------------------------------------------------
+def test_sketch_with_alpha_ink_becomes_a_centred_mnist_frame():
+    x = preprocess({"background": None, "layers": [], "composite": _one()})
+    assert x.shape == (1, 28, 28) and x.dtype == np.float32
+    assert x.max() == pytest.approx(1.0) and x.min() >= 0.0
+    rows, cols = np.nonzero(x[0] > 0.3)
+    assert rows.max() - rows.min() + 1 <= 21        # fits MNIST's 20 px box (+ rounding)
+    m = x[0] / x[0].sum()
+    cy, cx = (m.sum(1) * np.arange(28)).sum(), (m.sum(0) * np.arange(28)).sum()
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1   # centred by mass
+
+
+def test_polarity_colour_and_aspect_do_not_matter():
+    alpha = preprocess(_one())
+    paper = preprocess(_one(rgba=False))           # dark ink on white, opaque RGB
+    assert np.abs(alpha - paper).max() < 0.05
+    inverted = preprocess(255 - _one(rgba=False)[..., 0])   # white ink on black, grey
+    assert np.abs(alpha - inverted).max() < 0.05
+    colour = _one(rgba=False)
+    colour[colour[..., 0] == 255] = (250, 240, 200)   # cream paper, dark-blue ink
+    colour[colour[..., 0] == 0] = (10, 20, 90)
+    assert np.abs(preprocess(colour) - paper).max() < 0.15
+    wide = preprocess(_one(h=60, w=900))           # any size and aspect
+    assert wide.shape == (1, 28, 28) and wide.max() == pytest.approx(1.0)
+    floats = preprocess(_one(rgba=False).astype(np.float32) / 255)
+    assert np.abs(floats - paper).max() < 0.05
+
+
+def test_real_mnist_digits_survive_preprocessing():
+    """MNIST is already in the target format: preprocessing changes it little (up to a pixel
+    of shift: the centre of mass is rounded to whole pixels)."""
+    mnist = load_domain("mnist").test.x[:20]
+    for x in mnist:
+        y = preprocess((x[0] * 255).astype(np.uint8))[0]
+        corr = max(np.corrcoef(x[0].ravel(), np.roll(y, (dy, dx), (0, 1)).ravel())[0, 1]
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        assert corr > 0.85
+
+
+@pytest.mark.parametrize("bad, message", [
+    (None, "empty"),
+    ({"background": None, "layers": [], "composite": None}, "empty"),
+    (np.zeros((280, 280, 4), np.uint8), "blank"),                # untouched canvas
+    (np.full((280, 280, 3), 255, np.uint8), "blank"),             # white paper
+    (np.zeros((1, 1, 3), np.uint8), "too small"),
+    (np.zeros((MAX_SIDE + 1, 10), np.uint8), "too large"),
+    (np.zeros((28, 28, 5), np.uint8), "Unsupported"),
+])
+def test_bad_arrays_give_readable_errors(bad, message):
+    with pytest.raises(InputError, match=message):
+        preprocess(bad)
+
+
+def test_bad_files_give_readable_errors(tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("this is not a picture\n")
+    with pytest.raises(InputError, match="not an image"):
+        load_image_file(text)
+    good = _png(_one(), tmp_path / "one.png")
+    data = open(good, "rb").read()
+    (tmp_path / "cut.png").write_bytes(data[:len(data) // 2])
+    with pytest.raises(InputError, match="truncated"):
+        load_image_file(tmp_path / "cut.png")
+    with pytest.raises(InputError, match="limit"):
+        load_image_file(good, max_bytes=100)
+    huge = _png(np.zeros((6000, 6000), np.uint8), tmp_path / "huge.png")  # a small file
+    with pytest.raises(InputError, match="too large"):
+        load_image_file(huge)
+    assert preprocess(load_image_file(good)).shape == (1, 28, 28)
+
+
+def test_reachable_is_false_fast_for_a_closed_port():
+    t = time.perf_counter()
+    assert not reachable(f"http://127.0.0.1:{_free_port()}", timeout=0.5)
+    assert time.perf_counter() - t < 2
+
+
+# ---------------------------------------------------------------------------------------
+# The launched app
+# ---------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """Three tiny real translation runs (~15 s on one thread): accuracy near chance."""
+    from dalab.train import train
+    root = tmp_path_factory.mktemp("gradio_runs")
+    specs = [("cdlm", "mnist", "digits", 30, ["latent_dim=16", "batch_size=16"]),
+             ("lstnet", "digits", "mnist", 20, ["width=0.0625", "batch_size=8"]),
+             ("bridge", "mnist", "digits", 12, ["base_hidden=64", "bridge_hidden=64",
+                                                "n_projections=32"])]
+    out = []
+    for method, s, t, steps, ov in specs:
+        _, res, run_dir = train(method, s, t, steps, seed=0, eval_every=steps, overrides=ov,
+                                out=root / method)
+        assert res.status == "finished"
+        out.append(run_dir)
+    return out
+
+
+def _serve(models):
+    from dalab.ui.gradio_app import build_app, launch
+    from gradio_client import Client
+    demo = build_app(models)
+    port = _free_port()
+    launch(demo, "127.0.0.1", port, block=False)
+    return demo, Client(f"http://127.0.0.1:{port}", verbose=False)
+
+
+@pytest.fixture(scope="session")
+def app(tiny_runs):
+    demo, client = _serve(tiny_runs)
+    yield client
+    demo.close()
+
+
+def _sketch(arr, tmp_path, name="sketch.png"):
+    from gradio_client import handle_file
+    return {"background": None, "layers": [], "composite": handle_file(_png(arr, tmp_path / name))}
+
+
+def _size(path):
+    with Image.open(path) as im:
+        return im.size
+
+
+def _mnist_like(domain="mnist", i=0):
+    x = load_domain(domain).test.x[i]
+    img = (x.transpose(1, 2, 0) * 255).astype(np.uint8)
+    return img[..., 0] if img.shape[2] == 1 else img
+
+
+def test_models_endpoint_lists_the_three_runs(app):
+    status, info = app.predict(api_name="/models")
+    assert [m["method"] for m in info["models"]] == ["cdlm", "lstnet", "bridge"]
+    assert info["problems"] == [] and "lstnet" in status
+
+
+def test_draw_endpoint_translates_with_every_model(app, tmp_path):
+    seen, items, results = app.predict(_sketch(_one(), tmp_path), "source",
+                                       api_name="/translate_drawing")
+    assert _size(seen) == (112, 112)                 # the 28 x 28 input, shown 4x
+    assert len(items) == len(results) == 3
+    for item, r in zip(items, results):
+        assert _size(item["image"]) == (112, 112) and r["shape"] == [1, 28, 28]
+        assert r["label"] in [str(i) for i in range(10)] and 0 < r["confidence"] <= 1
+        assert r["label"] in item["caption"]
+
+
+def test_upload_endpoint_with_real_images_both_directions(app, tmp_path):
+    from gradio_client import handle_file
+    f = handle_file(_png(_mnist_like("digits", 3), tmp_path / "digit.png"))
+    seen, items, results = app.predict(f, "source", api_name="/translate_upload")
+    assert _size(seen) == (112, 112) and len(items) == 3
+    f = handle_file(_png(_mnist_like("mnistm", 5), tmp_path / "mnistm.png"))  # colour photo bg
+    _, items, results = app.predict(f, "target", api_name="/translate_upload")
+    # CDLM has no target decoder: reported per model, the others still answer
+    assert "error" in results[0] and "source domain only" in results[0]["error"]
+    assert len(items) == 2 and all(r["shape"] == [1, 28, 28] for r in results[1:])
+
+
+def test_gallery_and_redraw(app):
+    items, results = app.predict("digits", 3, 7, api_name="/gallery")
+    assert len(items) == 3 * (1 + 3)                 # rows: a test image + each model
+    assert all(_size(it["image"]) == (112, 112) for it in items)
+    assert [r["to"] for r in results] == ["source", "target", "source"]  # by each pair
+    assert all(r["shape"] == [3, 1, 28, 28] and len(r["labels"]) == 3 for r in results)
+    again, _ = app.predict("digits", 3, 7, api_name="/gallery")
+    assert [i["caption"] for i in again] == [i["caption"] for i in items]  # seeded
+    seed, items, _ = app.predict("mnistm", 2, api_name="/redraw")
+    assert isinstance(seed, int) and len(items) == 2 * 4
+
+
+def _bad_inputs(tmp_path):
+    from gradio_client import handle_file
+    text = tmp_path / "text.png"
+    text.write_text("hello, I am not a PNG")
+    data = open(_png(_one(), tmp_path / "ok.png"), "rb").read()
+    (tmp_path / "cut.png").write_bytes(data[:len(data) // 3])
+    return [
+        ("/translate_drawing", _sketch(np.zeros((280, 280, 4), np.uint8), tmp_path), "blank"),
+        ("/translate_drawing", {"background": None, "layers": [], "composite": None}, "empty"),
+        ("/translate_upload", handle_file(_png(np.zeros((1, 1), np.uint8),
+                                               tmp_path / "dot.png")), "too small"),
+        ("/translate_upload", handle_file(_png(np.zeros((6000, 6000), np.uint8),
+                                               tmp_path / "big.png")), "too large"),
+        ("/translate_upload", handle_file(str(text)), "not an image"),
+        ("/translate_upload", handle_file(str(tmp_path / "cut.png")), "truncated"),
+    ]
+
+
+def test_bad_inputs_get_messages_and_the_server_keeps_answering(app, tmp_path):
+    from gradio_client.exceptions import AppError
+    for api, value, message in _bad_inputs(tmp_path):
+        with pytest.raises(AppError, match=message):
+            app.predict(value, "source", api_name=api)
+        assert app.predict(api_name="/models")[1]["models"]   # still up
+
+
+def test_twenty_concurrent_requests_all_succeed(app, tmp_path):
+    sketch = _sketch(_one(), tmp_path)
+    from gradio_client import handle_file
+    upload = handle_file(_png(_mnist_like("mnist", 1), tmp_path / "m.png"))
+
+    def call(i):
+        if i % 2:
+            return app.predict(sketch, "source", api_name="/translate_drawing")
+        return app.predict(upload, "source", api_name="/translate_upload")
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(20) as pool:
+        out = list(pool.map(call, range(20)))
+    elapsed = time.perf_counter() - t
+    assert all(len(r[2]) == 3 and all("label" in x for x in r[2]) for r in out)
+    assert elapsed < 60, f"20 requests took {elapsed:.1f} s"
+
+
+def test_an_app_without_models_says_so(tmp_path):
+    from gradio_client.exceptions import AppError
+    demo, client = _serve([])
+    try:
+        status, info = client.predict(api_name="/models")
+        assert info["models"] == [] and "No translation-capable model" in status
+        with pytest.raises(AppError, match="No translation-capable model"):
+            client.predict(_sketch(_one(), tmp_path), "source", api_name="/translate_drawing")
+    finally:
+        demo.close()
+
+
+def test_translate_adapter_is_uniform(tiny_runs):
+    from dalab.runs import load_run
+    x = load_domain("digits").test.x[:5]
+    for run in tiny_runs:
+        model, info = load_run(run)
+        to = direction_for("digits", info)
+        img, probs = translate_and_classify(model, x, to=to)
+        assert img.shape == (5, 1, 28, 28) and 0 <= img.min() and img.max() <= 1
+        assert probs.shape == (5, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------
+# A drawn "1" comes back as a "1": only models accurate enough for that to be expected
+# ---------------------------------------------------------------------------------------
+ACCURATE = 0.9  # target accuracy from which a clean drawn digit is expected to be right
+
+
+def test_a_drawn_one_is_classified_as_one_by_accurate_zoo_models(tmp_path):
+    from dalab.ui.models import available
+    entries = [e for e in available(tmp_path / "no-runs", capability="translate")
+               if e["origin"] == "zoo" and (e["accuracy"] or 0) >= ACCURATE
+               and "mnist" in (e["source"], e["target"])]
+    if not entries:
+        pytest.skip(f"no zoo translation model on an mnist pair with target accuracy >= "
+                    f"{ACCURATE}: the zoo (pretrained/) has none yet; tiny test runs are near "
+                    "chance, so the check would be meaningless on them")
+    demo, client = _serve(entries)
+    try:
+        sketch = _sketch(_one(), tmp_path)
+        by_dir = {to: client.predict(sketch, to, api_name="/translate_drawing")[2]
+                  for to in ("source", "target")}
+        checked = 0
+        for i, e in enumerate(entries):
+            to = direction_for("mnist", {"pair": {"source": e["source"],
+                                                  "target": e["target"]}})
+            r = by_dir[to][i]
+            if "error" in r:       # e.g. CDLM cannot render mnist (its source) as target
+                continue
+            assert r["label"] == "1", (e["label"], r)
+            checked += 1
+        if not checked:
+            pytest.skip("the accurate zoo models cannot translate an mnist-style drawing")
+    finally:
+        demo.close()
