@@ -35,3 +35,50 @@ def test_histogram_and_embedding_and_curves():
     fig = F.curves_figure([{"step": 1, "loss": 2.0, "target_test": 0.1, "source_test": 0.2},
                            {"step": 2, "loss": 1.0, "target_test": 0.3, "source_test": 0.5}])
     assert list(fig.data[0].y) == [2.0, 1.0] and fig.data[1].yaxis == "y2"
+
+
+def test_tile_images_and_png():
+    rows = [np.zeros((3, 1, 4, 4)), np.ones((2, 1, 4, 4))]
+    grid = F.tile_images(rows, pad=1)
+    assert grid.shape == (2 * 5 + 1, 3 * 5 + 1, 3) and grid.dtype == np.uint8
+    assert grid[1, 1, 0] == 0 and grid[6, 1, 0] == 255  # first image of each row
+    with pytest.raises(ValueError):
+        F.tile_images([np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 5, 5))])
+    assert F.png_bytes(grid)[:8] == b"\x89PNG\r\n\x1a\n"
+    rgb = F.tile_images([np.full((1, 3, 4, 4), 0.5)])
+    assert rgb[2, 2].tolist() == [128, 128, 128]
+
+
+def test_image_rows_figure_names_its_rows():
+    fig = F.image_rows_figure({"a": np.zeros((2, 1, 4, 4)), "b": np.ones((2, 1, 4, 4))}, pad=1)
+    assert list(fig.layout.yaxis.ticktext) == ["a", "b"]
+    assert np.asarray(fig.data[0].z).shape == (11, 11, 3)
+
+
+def test_modulation_and_kl_gap_figures():
+    pts = {k: np.random.default_rng(0).normal(size=(6, 2)) for k in ("mu_s", "mu_t", "z_st", "z_ts")}
+    fig = F.modulation_scatter_figure(pts, (3, 4))
+    assert [t.name for t in fig.data] == ["μ_s", "μ_t", "z_st (Eq. 1)", "z_ts (Eq. 2)"]
+    assert fig.layout.xaxis.title.text == "dimension 3"
+    fig = F.kl_gap_figure(2.0, 0.5, 0.25, "Eq. 10")
+    assert list(fig.data[0].y) == [2.0, 0.5, 0.25] and "Eq. 10" in fig.data[0].x[2]
+
+
+def test_bridge_2d_figure_draws_four_panels_and_the_boundary():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 2)), np.arange(8) % 2
+    out = {"x_12": x, "x_21": x, "shared_1": x, "shared_2": x,
+           "boundary_w": np.array([[1.0, 1.0], [0.0, 0.0]]), "boundary_b": np.zeros(2)}
+    fig = F.bridge_2d_figure(x, y, x, y, out)
+    assert len(fig.layout.annotations) == 4          # panel titles
+    line = fig.data[-1]
+    assert line.mode == "lines" and np.allclose(np.asarray(line.y), -np.asarray(line.x))
+
+
+def test_method_cards_cover_every_method_and_count_the_zoo():
+    from dalab.methods import list_methods
+    from dalab.ui.cards import method_cards
+    cards = method_cards(list_methods(), [{"method": "cdlm"}, {"method": "cdlm"}])
+    assert [c["name"] for c in cards] == [m.name for m in list_methods()]
+    assert all(c["equation"] for c in cards)  # a new method: add its equation to cards.py
+    assert next(c for c in cards if c["name"] == "cdlm")["zoo"] == 2

@@ -1,0 +1,89 @@
+"""The Modulation and Bridge pages' numbers, tested without a UI on small untrained models."""
+import numpy as np
+import pytest
+import torch
+
+from dalab.methods import get_method
+from dalab.ui.bridge_view import ROW_NAMES, interpolation_rows, own_transfer_accuracy, toy_bridge
+from dalab.ui.modulation import encode_batch, modulation_view, predicted_gap, view_csv
+
+
+@pytest.fixture(scope="module")
+def cdlm_enc():
+    torch.manual_seed(0)
+    model = get_method("cdlm")(get_method("cdlm").Config(latent_dim=8), input_shape=(1, 28, 28),
+                               num_classes=3).eval()
+    rng = np.random.default_rng(0)
+    x_s, x_t = rng.random((40, 1, 28, 28), np.float32), rng.random((40, 1, 28, 28), np.float32)
+    return model, encode_batch(model, x_s, x_t, np.arange(40) % 3)
+
+
+def test_modulation_view_shapes_and_determinism(cdlm_enc):
+    model, enc = cdlm_enc
+    v = modulation_view(model, enc, 1.0, 0.1, "full", seed=3, dims=(2, 5), n_show=4)
+    assert set(v["points"]) == {"mu_s", "mu_t", "z_st", "z_ts"}
+    assert all(p.shape == (40, 2) for p in v["points"].values())
+    assert np.allclose(v["points"]["mu_s"], enc["mu_s"][:, [2, 5]].numpy())
+    assert all(im.shape == (4, 1, 28, 28) for im in v["images"].values())
+    assert 0 <= v["acc_gen"] <= 1 and 0 <= v["acc_zts"] <= 1
+    w = modulation_view(model, enc, 1.0, 0.1, "full", seed=3, dims=(2, 5), n_show=4)
+    assert w["kl_st_ts"] == v["kl_st_ts"]  # fixed noise: the same setting, the same numbers
+    assert "mode,gamma1" in view_csv(v, 1.0, 0.1, "full")
+
+
+def test_gamma1_moves_the_gap_and_eq10_is_the_prediction(cdlm_enc):
+    model, enc = cdlm_enc
+    a = modulation_view(model, enc, 0.5, 0.1, "full")
+    b = modulation_view(model, enc, 2.0, 0.1, "full")
+    assert a["kl_s_t"] == b["kl_s_t"] > 0       # the unmodulated gap does not depend on gamma
+    assert a["kl_st_ts"] != b["kl_st_ts"]
+    assert a["predicted_ratio"] == pytest.approx(1.0) and b["predicted_ratio"] == pytest.approx(0.25)
+    assert b["equation"] == "Eq. 10"
+
+
+def test_mode_none_keeps_the_gap_and_pm_modes_ignore_gamma(cdlm_enc):
+    model, enc = cdlm_enc
+    v = modulation_view(model, enc, 1.7, 0.3, "none")
+    assert v["ratio"] == pytest.approx(1.0) and v["predicted_ratio"] == pytest.approx(1.0)
+    for mode, eq in (("pm1", "Eq. 12"), ("pm2", "Eq. 15")):
+        a, b = (modulation_view(model, enc, g, 0.1, mode) for g in (0.5, 2.0))
+        assert a["kl_st_ts"] == pytest.approx(b["kl_st_ts"]) and a["equation"] == eq
+
+
+def test_modulation_view_refuses_bad_settings(cdlm_enc):
+    model, enc = cdlm_enc
+    with pytest.raises(ValueError, match="mode"):
+        modulation_view(model, enc, 1.0, 0.1, "half")
+    with pytest.raises(ValueError, match="dims"):
+        modulation_view(model, enc, 1.0, 0.1, dims=(0, 8))
+    with pytest.raises(ValueError, match="gamma1"):
+        modulation_view(model, enc, 0.0, 0.1)
+    with pytest.raises(ValueError):
+        predicted_gap("x", 1.0, 0, 1, 1, 1)
+
+
+def test_predicted_gap_formulas():
+    assert predicted_gap("full", 2.0, 1.0, 1.0, -1.0, 1.0) == (pytest.approx(0.5), "Eq. 10")
+    assert predicted_gap("pm1", 2.0, 1.0, 1.0, -1.0, 1.0)[0] == pytest.approx(2.0)
+    assert predicted_gap("pm2", 2.0, 1.0, 1.0, -1.0, 1.0)[0] == pytest.approx(2.0)
+
+
+def test_bridge_views_on_an_untrained_bridge():
+    torch.manual_seed(0)
+    cls = get_method("bridge")
+    cfg = cls.Config(base_hidden=32, base_layers=1, n_latent=8, bridge_hidden=16,
+                     bridge_layers=1)
+    model = cls(cfg, input_shape=(1, 28, 28), num_classes=3).eval()
+    rng = np.random.default_rng(0)
+    x = rng.random((10, 1, 28, 28), np.float32)
+    rows = interpolation_rows(model, x[0], x[1], steps=5, kind="lerp")
+    assert list(rows) == list(ROW_NAMES) and all(r.shape == (5, 1, 28, 28) for r in rows.values())
+    acc = own_transfer_accuracy(model, x, x[::-1])
+    assert set(acc) == {"source->target", "target->source"}
+    assert all(0 <= v <= 1 for v in acc.values())
+
+
+def test_toy_bridge_returns_plot_arrays():
+    x_1, y_1, x_2, y_2, out = toy_bridge(steps=5, n=50)
+    assert x_1.shape == (50, 2) and out["x_12"].shape == (50, 2) and out["shared_2"].shape == (50, 2)
+    assert out["boundary_w"].shape == (2, 2) and len(out["losses"]) == 5
