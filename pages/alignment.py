@@ -5,9 +5,9 @@ import streamlit as st
 from dalab.analysis.alignment import mmd_rbf, proxy_a_distance
 from dalab.analysis.embed import embed
 from dalab.data import DomainPair
-from dalab.runs import load_run
 from dalab.ui.figures import embedding_figure
 from dalab.ui.models import available, encode_test_sets
+from dalab.ui.sidebar import chosen_index, device, load_model
 
 st.title("Alignment")
 st.write("Each dot is a test image's feature vector, mapped to 2-D. Adaptation should put "
@@ -19,7 +19,7 @@ if not models:
     st.stop()
 labels = [m["label"] for m in models]
 c1, c2 = st.columns(2)
-left = c1.selectbox("Model (left)", labels, index=0)
+left = c1.selectbox("Model (left)", labels, index=chosen_index(models))
 right = c2.selectbox("Model (right)", labels, index=min(1, len(labels) - 1))
 c3, c4, c5 = st.columns(3)
 method = c3.radio("Map", ["tsne", "umap"], horizontal=True)
@@ -28,9 +28,8 @@ seed = c5.number_input("Seed", 0, 10_000, 0)
 colour = st.radio("Colour by", ["domain", "class"], horizontal=True)
 
 
-@st.cache_resource(max_entries=8)
 def model_of(path: str):
-    return load_run(path)
+    return load_model(path, device())  # bounded st.cache_resource shared by every page
 
 
 @st.cache_data(max_entries=16, show_spinner="Encoding and embedding...")

@@ -6,9 +6,9 @@ import streamlit as st
 
 from dalab.analysis.latent import histograms_vs_prior, prior_report
 from dalab.data import DomainPair
-from dalab.runs import load_run
 from dalab.ui.figures import histogram_figure
 from dalab.ui.models import available, encode_test_sets
+from dalab.ui.sidebar import chosen_index, device, load_model
 
 st.title("Latent vs prior")
 st.write("DFA pulls source features towards a standard Gaussian (its KL term) and aligns the "
@@ -20,13 +20,12 @@ if not models:
     st.stop()
 labels = [m["label"] for m in models]
 c1, c2 = st.columns(2)
-left = c1.selectbox("Model (left)", labels, index=0)
+left = c1.selectbox("Model (left)", labels, index=chosen_index(models))
 right = c2.selectbox("Model (right, e.g. a baseline)", labels, index=min(1, len(labels) - 1))
 
 
-@st.cache_resource(max_entries=8)
 def model_of(path: str):
-    return load_run(path)
+    return load_model(path, device())  # bounded st.cache_resource shared by every page
 
 
 @st.cache_data(max_entries=16, show_spinner="Encoding the test sets...")

@@ -85,3 +85,10 @@ def pick_model(method: str | None = None, capability: str | None = None,
     i = st.selectbox(label, range(len(models)), index=index, format_func=labels.__getitem__,
                      key=key)
     return models[i]
+
+
+def chosen_index(models: list[dict], default: int = 0) -> int:
+    """Index of the sidebar's model in ``models`` (entries of ``available``), else ``default``."""
+    paths = [m["path"] for m in models]
+    chosen = st.session_state.get("dalab_model")
+    return paths.index(chosen) if chosen in paths else default
