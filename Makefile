@@ -17,8 +17,10 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt requirements
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
+# both apps (Streamlit lab + Gradio translation demo); Ctrl-C stops both. Ports:
+# make run DALAB_STREAMLIT_PORT=8502 DALAB_GRADIO_PORT=7862
 run: $(VENV)/.app-installed
-	$(PY) -m streamlit run app.py
+	$(PY) -m dalab.ui.launch
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest

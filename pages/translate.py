@@ -1,7 +1,18 @@
-"""Translate: image translation in the browser. The Gradio app (its own issue) fills this page."""
+"""Translate: the Gradio translation demo (dalab/ui/gradio_app.py), embedded. `make run`
+starts it next to this app; this page only checks that it answers and shows it."""
 import streamlit as st
 
+from dalab.ui.translate import gradio_url, reachable
+
 st.title("Translate")
-st.info("Image translation (draw or upload a digit, see it translated by every translation-"
-        "capable model) arrives with the Gradio tab. Until then: the Bridge interpolation and "
-        "Modulation pages show translations of test images.")
+url = gradio_url()
+if not reachable(url, timeout=0.5):
+    st.warning(f"The translation demo does not answer at {url}. `make run` starts it together "
+               "with this app; on its own: `python -m dalab.ui.gradio_app` (add `--port N` "
+               "and set `DALAB_GRADIO_URL` if you move it). Then reload this page.")
+    st.markdown(f"Once it runs, it is also reachable directly: [{url}]({url})")
+    st.stop()
+st.write("Draw or upload a digit, or sample test images: every translation-capable model "
+         "(cdlm, lstnet, bridge) translates it and classifies it. "
+         f"More room: open [{url}]({url}) in its own tab.")
+st.iframe(url, height=1200)

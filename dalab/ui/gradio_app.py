@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import socket
 import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
@@ -21,6 +20,7 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..data import load_domain  # noqa: E402
+from .launch import port_free  # noqa: E402
 from .translate import (MAX_FILE_BYTES, NO_MODEL_MESSAGE, InputError, ModelBank,  # noqa: E402
                         direction_for, load_image_file, preprocess, to_display,
                         translate_and_classify)
@@ -208,16 +208,6 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
         demo.load(on_load, None, [status, models_json], api_name="models")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
-
-
-def port_free(host: str, port: int) -> bool:
-    """True when nothing listens on ``host:port`` (we can bind it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7861, block: bool = True):
