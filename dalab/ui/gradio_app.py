@@ -10,8 +10,12 @@ no share link, loopback only unless ``--host`` says otherwise.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import logging
 import os
+import tempfile
+from pathlib import Path
 import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
@@ -24,6 +28,7 @@ from .launch import port_free  # noqa: E402
 from .translate import (MAX_FILE_BYTES, NO_MODEL_MESSAGE, InputError, ModelBank,  # noqa: E402
                         direction_for, load_image_file, preprocess, to_display,
                         translate_and_classify)
+from PIL import Image  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,28 @@ QUEUE_SIZE = 100     # waiting requests beyond this are refused with a "busy" me
 MAX_GALLERY = 24     # images per gallery draw
 DIRECTION_CHOICES = [("a target-domain image: translate it to the source domain", "source"),
                      ("a source-domain image: translate it to the target domain", "target")]
+
+
+IMAGE_DIR = Path(tempfile.gettempdir()) / "dalab_gradio"  # outputs, named by content
+
+
+def _image_file(x: np.ndarray) -> str:
+    """``(C, 28, 28)`` in [0, 1] -> the path of a PNG (shown 4x). Why files, not arrays:
+    Gradio writes an array output to a path named by its content *in place*, so two
+    concurrent requests with the same output (a class pressing "Show" on seed 0) can serve a
+    half-written file; a path output is copied into Gradio's cache atomically. Ours is written
+    atomically too, and identical images share one file."""
+    buf = io.BytesIO()
+    Image.fromarray(to_display(x)).save(buf, format="PNG")
+    data = buf.getvalue()
+    path = IMAGE_DIR / f"{hashlib.sha1(data).hexdigest()}.png"
+    if not path.exists():
+        IMAGE_DIR.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=IMAGE_DIR, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    return str(path)
 
 
 def _guard(fn):
@@ -70,7 +97,7 @@ def translate_one(bank: ModelBank, x: np.ndarray, to: str):
         row.update(label=m["classes"][k], confidence=round(float(probs[0, k]), 4),
                    shape=list(img.shape[1:]))
         results.append(row)
-        items.append((to_display(img[0]), f"{m['label']}: {row['label']} "
+        items.append((_image_file(img[0]), f"{m['label']}: {row['label']} "
                                           f"({row['confidence']:.0%})"))
     return items, results
 
@@ -85,7 +112,7 @@ def _translation_tab(name: str, what: str, fn, api_name: str, make_input) -> Non
                 to = gr.Radio(DIRECTION_CHOICES, value="source", label=f"Treat the {what} as")
                 button = gr.Button("Translate", variant="primary")
             with gr.Column():
-                seen = gr.Image(label="As the models see it (28 x 28)", type="numpy",
+                seen = gr.Image(label="As the models see it (28 x 28)", type="filepath",
                                 interactive=False, height=140, format="png")
                 out = gr.Gallery(label="Translations", columns=4, height="auto", format="png")
                 table = gr.JSON(label="Labels and confidences")
@@ -103,7 +130,7 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
     def translate_drawing(sketch, to):
         x = preprocess(sketch)
         items, results = translate_one(bank, x[None], to)
-        return to_display(x), items, results
+        return _image_file(x), items, results
 
     @_guard
     def translate_upload(path, to):
@@ -111,7 +138,7 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
             raise InputError("No file uploaded: choose an image file first.")
         x = preprocess(load_image_file(path))
         items, results = translate_one(bank, x[None], to)
-        return to_display(x), items, results
+        return _image_file(x), items, results
 
     @_guard
     def gallery(domain, n, seed):
@@ -136,14 +163,14 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
                 outs.append((m, to, None, None, str(e)))
         items, results = [], []
         for i in range(n):   # one row per test image: the input, then each model's output
-            items.append((to_display(x[i]), f"{domain} #{int(idx[i])} "
+            items.append((_image_file(x[i]), f"{domain} #{int(idx[i])} "
                                             f"(true: {int(test.y[idx[i]])})"))
             for m, to, img, probs, err in outs:
                 if err is not None:
-                    items.append((np.zeros((112, 112), np.uint8), f"{m['label']}: {err}"))
+                    items.append((_image_file(np.zeros_like(x[i])), f"{m['label']}: {err}"))
                     continue
                 k = int(probs[i].argmax())
-                items.append((to_display(img[i]), f"{m['label']} -> {to}: {m['classes'][k]} "
+                items.append((_image_file(img[i]), f"{m['label']} -> {to}: {m['classes'][k]} "
                                                   f"({probs[i, k]:.0%})"))
         for m, to, img, probs, err in outs:
             results.append({"model": m["label"], "to": to, "error": err} if err else
@@ -170,7 +197,10 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
         status = gr.Markdown()
         _translation_tab("Draw", "drawing", translate_drawing, "translate_drawing",
                          lambda: gr.Sketchpad(label="Draw a digit", type="numpy",
-                                              canvas_size=(280, 280), image_mode="RGBA"))
+                                              canvas_size=(280, 280), image_mode="RGBA",
+                                              brush=gr.Brush(default_size=18,
+                                                             colors=["#000000"],
+                                                             color_mode="fixed")))
         _translation_tab("Upload", "image", translate_upload, "translate_upload",
                          lambda: gr.File(label=f"An image file (at most "
                                                f"{MAX_FILE_BYTES // 2**20} MB)",

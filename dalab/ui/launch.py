@@ -45,7 +45,8 @@ def commands(host: str, streamlit_port: int, gradio_port: int, runs_dir: str) ->
     return {
         "streamlit": [py, "-m", "streamlit", "run", str(ROOT / "app.py"),
                       "--server.address", host, "--server.port", str(streamlit_port),
-                      "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                      "--server.headless", "true", "--server.fileWatcherType", "none",
+                      "--browser.gatherUsageStats", "false"],  # = .streamlit/config.toml
         "gradio": [py, "-m", "dalab.ui.gradio_app", "--host", host, "--port",
                    str(gradio_port), "--runs-dir", runs_dir],
     }
@@ -102,8 +103,9 @@ def main(argv=None) -> int:
     procs = {}
     for name, argv_ in commands(args.host, args.streamlit_port, args.gradio_port,
                                 args.runs_dir).items():
-        # own session: Ctrl-C reaches this launcher only, which stops both children in order
-        procs[name] = subprocess.Popen(argv_, cwd=ROOT, env=child_env, start_new_session=True)
+        # own session: Ctrl-C reaches this launcher only, which stops both children in order;
+        # the caller's folder stays the working directory (runs/ is looked up there)
+        procs[name] = subprocess.Popen(argv_, env=child_env, start_new_session=True)
     print(f"dalab: Streamlit lab at {browser_url(args.host, args.streamlit_port)}, "
           f"translation demo at {browser_url(args.host, args.gradio_port)} "
           "(it loads models first). Ctrl-C stops both.", flush=True)
