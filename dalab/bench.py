@@ -144,7 +144,10 @@ def write_docs(rows: list[dict], docs_dir: str | Path, command: str) -> tuple[Pa
         "sample sd over seeds; *gap closed* = (acc - source_only) / (target_only - "
         "source_only) on the same pair. Steps/s counts training steps only (evaluation "
         "excluded). The paper column is what each method's paper reports on its nearest task: "
-        "**a different dataset** (e.g. full MNIST -> USPS), for orientation only.\n\n"
+        "**a different dataset** (e.g. full MNIST -> USPS), for orientation only. Wall "
+        "times and steps/s depend on what else the machine was running (the benchmark "
+        "shares a 2-core machine); `docs/timings.md` (`python -m dalab timings`) measures "
+        "training speed on its own, with CPU seconds per step.\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads by default). Reproduce: `{command}`.\n\n")
     md.write_text(header + to_markdown(rows))
