@@ -25,7 +25,7 @@ def test_modulation_view_shapes_and_determinism(cdlm_enc):
     assert all(p.shape == (40, 2) for p in v["points"].values())
     assert np.allclose(v["points"]["mu_s"], enc["mu_s"][:, [2, 5]].numpy())
     assert all(im.shape == (4, 1, 28, 28) for im in v["images"].values())
-    assert 0 <= v["acc_gen"] <= 1 and 0 <= v["acc_zts"] <= 1
+    assert 0 <= v["acc_gen"] <= 1 and 0 <= v["acc_h"] <= 1
     w = modulation_view(model, enc, 1.0, 0.1, "full", seed=3, dims=(2, 5), n_show=4)
     assert w["kl_st_ts"] == v["kl_st_ts"]  # fixed noise: the same setting, the same numbers
     assert "mode,gamma1" in view_csv(v, 1.0, 0.1, "full")

@@ -76,8 +76,8 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     - ``images``: ``{"target", "x~_ts", "x^_ts"}`` -> ``(n_show, C, 28, 28)``: the target
       images, their generations ``D(gamma1 h_t + gamma2 eps)`` (the test mode, Sec. 3.2.4) and
       ``D(z_ts)`` (Eq. 2 decoded);
-    - ``acc_gen``, ``acc_zts``: the classifier ``C(h(.))`` on those two generations of all
-      ``N`` target images against their labels (Table 6); ``acc_h``: on ``h_t`` directly.
+    - ``acc_gen``: the classifier ``C(h(.))`` on the generations ``x~_ts`` of all ``N`` target
+      images against their labels (Table 6, the paper's test mode); ``acc_h``: on ``h_t``.
     """
     if mode not in MODES:
         raise ValueError(f"unknown modulation mode {mode!r}; valid: {', '.join(MODES)}")
@@ -103,13 +103,14 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     kl_st_ts = K.empirical_kl(np_(z_st), np_(z_ts))
     predicted, equation = predicted_gap(mode, gamma1, m_s, s_s, m_t, s_t)
 
-    # one decoder pass and one encoder pass for both generations (Table 6 live)
-    x_gen = model.D(torch.cat([gamma1 * h_t + gamma2 * eps_g, z_ts]))
-    pred = model.C(model.E(x_gen)[2]).argmax(1).cpu().numpy()
-    y = enc["y_t"][:n]
-    acc_gen, acc_zts = float((pred[:n] == y).mean()), float((pred[n:] == y).mean())
-    x_gen = x_gen.cpu().numpy()
+    # one decoder pass (all generations, the first k decoded z_ts) and one encoder pass to
+    # classify the generations (Table 6 live). The re-encoding is the dearest step (~0.4 ms an
+    # image on one core), so D(z_ts) is drawn but not classified: the 150 ms budget.
     k = min(n_show, n)
+    x_gen = model.D(torch.cat([gamma1 * h_t + gamma2 * eps_g, z_ts[:k]]))
+    pred = model.C(model.E(x_gen[:n])[2]).argmax(1).cpu().numpy()
+    acc_gen = float((pred == enc["y_t"][:n]).mean())
+    x_gen = x_gen.cpu().numpy()
     i, j = dims
     return {
         "points": {"mu_s": np_(mu_s)[:, [i, j]], "mu_t": np_(mu_t)[:, [i, j]],
@@ -119,7 +120,7 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
         "predicted": predicted, "equation": equation,
         "predicted_ratio": predicted / kl_s_t if kl_s_t > 0 else float("nan"),
         "images": {"target": enc["x_t"][:k], "x~_ts": x_gen[:k], "x^_ts": x_gen[n:n + k]},
-        "acc_gen": acc_gen, "acc_zts": acc_zts, "acc_h": enc["acc_h"],
+        "acc_gen": acc_gen, "acc_h": enc["acc_h"],
         "n": n, "latent_dim": d,
     }
 
@@ -127,7 +128,7 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
 def view_csv(view: dict, gamma1: float, gamma2: float, mode: str) -> str:
     """The page's numbers as one CSV row (with a header) for the download button."""
     keys = ("kl_s_t", "kl_st_ts", "ratio", "predicted", "predicted_ratio", "acc_gen",
-            "acc_zts", "acc_h", "n")
+            "acc_h", "n")
     head = "mode,gamma1,gamma2,equation," + ",".join(keys)
     row = f"{mode},{gamma1},{gamma2},{view['equation']}," + ",".join(
         f"{view[k]:.6g}" for k in keys)

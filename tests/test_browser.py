@@ -1,0 +1,38 @@
+"""Real-browser smoke test: Debian's headless Chromium, driven by Playwright, opens every page
+of a running app (on the tiny zoo of conftest.py), waits for it to settle, finds no error box
+and saves a screenshot. `.ci/run` installs chromium; without it the test is skipped."""
+import os
+from pathlib import Path
+
+import pytest
+
+from dalab.ui.serve import PAGE_PATHS, streamlit_server, wait_settled
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"{CHROMIUM} missing (apt-get install -y chromium)")
+
+
+def test_every_page_opens_in_a_real_browser(tiny_zoo, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = Path(os.environ.get("DALAB_SCREENSHOTS", tmp_path / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    env = {"DALAB_ZOO_DIR": str(tiny_zoo), "OMP_NUM_THREADS": "1"}
+    with streamlit_server(cwd=tmp_path, env=env, log=tmp_path / "streamlit.log") as (url, _), \
+            sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            failures = []
+            for path in PAGE_PATHS:
+                page.goto(f"{url}/{path}", wait_until="domcontentloaded", timeout=60_000)
+                wait_settled(page, timeout_s=120)
+                page.screenshot(path=str(shots / f"{path or 'home'}.png"), full_page=True)
+                errors = page.locator('[data-testid="stException"]')
+                if errors.count():
+                    failures.append(f"/{path}: {errors.first.inner_text()[:500]}")
+            assert not failures, "\n".join(failures)
+            assert len(list(shots.glob("*.png"))) == len(PAGE_PATHS)
+        finally:
+            browser.close()
