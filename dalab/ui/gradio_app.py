@@ -36,6 +36,16 @@ GALLERY_DOMAINS = ("mnist", "digits", "mnistm")  # embedded: no files needed
 CONCURRENCY = 4      # requests computed at once; the rest wait in the queue
 QUEUE_SIZE = 100     # waiting requests beyond this are refused with a "busy" message
 MAX_GALLERY = 24     # images per gallery draw
+# Gradio 6's Sketchpad opens with no tool selected ("select the draw tool to start"): pick the
+# brush once the page is up, so a visitor can draw straight away
+SELECT_BRUSH = """() => {
+    let tries = 0;
+    const pick = () => {
+        const b = document.querySelector("button[aria-label='Brush']");
+        if (b) { b.click(); } else if (tries++ < 50) { setTimeout(pick, 200); }
+    };
+    setTimeout(pick, 300);
+}"""
 DIRECTION_CHOICES = [("a target-domain image: translate it to the source domain", "source"),
                      ("a source-domain image: translate it to the target domain", "target")]
 
@@ -196,9 +206,9 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
                     "result carries the model's predicted label and confidence.")
         status = gr.Markdown()
         _translation_tab("Draw", "drawing", translate_drawing, "translate_drawing",
-                         lambda: gr.Sketchpad(label="Draw a digit", type="numpy",
+                         lambda: gr.Sketchpad(label="Draw a digit (the brush is on the left)", type="numpy",
                                               canvas_size=(280, 280), image_mode="RGBA",
-                                              brush=gr.Brush(default_size=18,
+                                              brush=gr.Brush(default_size=14,
                                                              colors=["#000000"],
                                                              color_mode="fixed")))
         _translation_tab("Upload", "image", translate_upload, "translate_upload",
@@ -236,6 +246,7 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
             return text, info
 
         demo.load(on_load, None, [status, models_json], api_name="models")
+        demo.load(None, js=SELECT_BRUSH)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
