@@ -30,28 +30,14 @@ def npz_domain(tmp_path):
     return make
 
 
-# Tiny real models for the app tests: trained once per session (~15 s on one core) and
+# Tiny real models for the app tests: trained once per session (~10 s on one core) and
 # registered into a temporary zoo, as the lead's pretrained/ zoo will be.
-TINY = {
-    "cdlm": (["batch_size=16", "latent_dim=16"], 20),
-    "bridge": (["batch_size=16", "base_hidden=64", "base_layers=1", "n_latent=16",
-                "bridge_hidden=64", "bridge_layers=2", "n_projections=32"], 40),
-}
-
-
 @pytest.fixture(scope="session")
 def tiny_zoo(tmp_path_factory):
-    """``Path`` of a zoo folder holding ``tiny-cdlm`` and ``tiny-bridge`` (mnist -> digits).
-    Use with ``monkeypatch.setenv("DALAB_ZOO_DIR", str(tiny_zoo))``."""
-    from dalab import zoo
-    from dalab.train import train
-
-    root = tmp_path_factory.mktemp("tiny")
-    for method, (overrides, steps) in TINY.items():
-        train(method, "mnist", "digits", steps, overrides=overrides, out=root / "runs" / method,
-              eval_every=steps)
-        zoo.add_run(root / "runs" / method, f"tiny-{method}", root=root / "zoo")
-    return root / "zoo"
+    """``Path`` of a zoo folder holding ``tiny-cdlm`` and ``tiny-bridge`` (mnist -> digits; see
+    ``dalab.ui.budgets.TINY``). Use with ``monkeypatch.setenv("DALAB_ZOO_DIR", ...)``."""
+    from dalab.ui.budgets import tiny_zoo as build
+    return build(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture
