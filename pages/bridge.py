@@ -7,6 +7,7 @@ from dalab.data import DomainPair
 from dalab.ui import figures as F
 from dalab.ui.bridge_view import interpolation_rows, own_transfer_accuracy, toy_bridge
 from dalab.ui.sidebar import device, load_model, pick_model
+from dalab.ui.state import init_from_query, to_query
 
 N_ACC = 500  # test images per side for the transfer accuracy
 
@@ -56,10 +57,12 @@ if m is not None:
         else:
             i_a = c2.number_input("First image (index)", 0, len(y_s) - 1, 0, key="img_a")
             i_b = c3.number_input("Second image (index)", 0, len(y_s) - 1, 1, key="img_b")
-        steps = c4.slider("Steps", 3, 12, 8, key="steps")
+        init_from_query({"steps": 8, "kind": "slerp"})
+        steps = c4.slider("Steps", 3, 12, key="steps")
         kind = st.radio("Interpolation", ["slerp", "lerp"], horizontal=True, key="kind",
                         help="slerp (the paper's) follows the sphere where Gaussian codes live; "
                              "lerp cuts through the low-density middle.")
+        to_query(["steps", "kind"])
         rows = interpolation_rows(model, x_s[i_a], x_s[i_b], int(steps), kind)
         st.plotly_chart(F.image_rows_figure(rows), key="rows")
         st.caption(f"What you are seeing (Fig. 5/6): {p['source']} image {i_a} (class "

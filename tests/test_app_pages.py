@@ -47,7 +47,11 @@ def test_bridge_page_follows_steps_and_kind(app_env):
     acc = _metric(at, "transfer accuracy source -> target")
     assert 0 <= acc <= 1
     at.radio(key="kind").set_value("lerp").run()
+    assert not at.exception and at.query_params["kind"] in ("lerp", ["lerp"])
+    at.radio(key="pick").set_value("two images").run()
+    at.number_input(key="img_b").set_value(5).run()
     assert not at.exception
+    assert any("image 5 (class" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("page", PAGES)
