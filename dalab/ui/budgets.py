@@ -71,7 +71,9 @@ def slider_view_ms(path: str, n: int = 128) -> dict:
 
 def apptest_ms() -> dict:
     """AppTest: the modulation page's re-run per gamma1 move, and every page's warm run."""
+    from streamlit.logger import set_log_level
     from streamlit.testing.v1 import AppTest
+    set_log_level("error")  # bare-mode "missing ScriptRunContext" warnings: noise here
     out = {}
     at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=120).run()
     if at.exception or not at.slider:
