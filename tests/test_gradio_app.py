@@ -312,6 +312,19 @@ def test_an_app_without_models_says_so(tmp_path):
         demo.close()
 
 
+def test_output_files_are_shared_and_old_ones_pruned(tmp_path, monkeypatch):
+    from dalab.ui import gradio_app
+    monkeypatch.setattr(gradio_app, "IMAGE_DIR", tmp_path)
+    x = load_domain("mnist").test.x[0]
+    a, b = gradio_app._image_file(x), gradio_app._image_file(x.copy())
+    assert a == b and _size(a) == (112, 112)             # identical images: one file
+    old = time.time() - gradio_app.IMAGE_MAX_AGE_S - 5
+    os.utime(a, (old, old))
+    gradio_app._prune(tmp_path, gradio_app.IMAGE_MAX_AGE_S)
+    assert not os.path.exists(a)
+    assert os.path.exists(gradio_app._image_file(x))     # written again when needed
+
+
 def test_translate_adapter_is_uniform(tiny_runs):
     from dalab.runs import load_run
     x = load_domain("digits").test.x[:5]

@@ -14,21 +14,22 @@ import hashlib
 import io
 import logging
 import os
-import tempfile
-from pathlib import Path
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from ..data import load_domain  # noqa: E402
 from .launch import port_free  # noqa: E402
 from .translate import (MAX_FILE_BYTES, NO_MODEL_MESSAGE, InputError, ModelBank,  # noqa: E402
                         direction_for, load_image_file, preprocess, to_display,
                         translate_and_classify)
-from PIL import Image  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,10 @@ SELECT_BRUSH = """() => {
 }"""
 DIRECTION_CHOICES = [("a target-domain image: translate it to the source domain", "source"),
                      ("a source-domain image: translate it to the target domain", "target")]
-
-
 IMAGE_DIR = Path(tempfile.gettempdir()) / "dalab_gradio"  # outputs, named by content
+IMAGE_MAX_AGE_S = 600  # Gradio copies an output file into its cache at once; ours may go then
+CACHE_CLEANUP = (3600, 3600)  # Gradio's own cache: every hour, files older than an hour
+_written = {"count": 0}
 
 
 def _image_file(x: np.ndarray) -> str:
@@ -63,13 +65,29 @@ def _image_file(x: np.ndarray) -> str:
     Image.fromarray(to_display(x)).save(buf, format="PNG")
     data = buf.getvalue()
     path = IMAGE_DIR / f"{hashlib.sha1(data).hexdigest()}.png"
-    if not path.exists():
+    try:
+        os.utime(path)             # reused: fresh again, so pruning leaves it alone
+    except OSError:
         IMAGE_DIR.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=IMAGE_DIR, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
+        _written["count"] += 1
+        if _written["count"] % 500 == 0:
+            _prune(IMAGE_DIR, IMAGE_MAX_AGE_S)
     return str(path)
+
+
+def _prune(folder: Path, max_age_s: float) -> None:
+    """Delete files older than ``max_age_s`` (a long-running demo must not fill the disk)."""
+    cutoff = time.time() - max_age_s
+    for f in folder.glob("*"):
+        try:
+            if f.stat().st_mtime < cutoff:
+                f.unlink()
+        except OSError:
+            pass   # gone already (another worker pruned it)
 
 
 def _guard(fn):
@@ -200,7 +218,7 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
                            for m in bank.models()],
                 "problems": bank.problems}
 
-    with gr.Blocks(title="dalab: domain translation") as demo:
+    with gr.Blocks(title="dalab: domain translation", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown("# Domain translation\nDraw or upload a digit, or sample test images: "
                     "every translation-capable model (cdlm, lstnet, bridge) translates it; each "
                     "result carries the model's predicted label and confidence.")
