@@ -291,6 +291,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)   # one line per HTTP call otherwise
+    print("dalab gradio: loading the translation models...", flush=True)
     demo = build_app(runs_dir=args.runs_dir)
     print(f"dalab gradio: http://{args.host}:{args.port}", flush=True)
     launch(demo, args.host, args.port, block=True)
