@@ -8,6 +8,9 @@ from dalab.data import DomainPair
 from dalab.ui.figures import embedding_figure
 from dalab.ui.models import available, encode_test_sets
 from dalab.ui.sidebar import chosen_index, device, load_model
+from dalab.ui.navigation import ensure_app_navigation
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 st.title("Alignment")
 st.write("Each dot is a test image's feature vector, mapped to 2-D. Adaptation should put "

@@ -8,6 +8,9 @@ from dalab.ui import figures as F
 from dalab.ui.bridge_view import interpolation_rows, own_transfer_accuracy, toy_bridge
 from dalab.ui.sidebar import device, load_model, pick_model
 from dalab.ui.state import init_from_query, to_query
+from dalab.ui.navigation import ensure_app_navigation
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 N_ACC = 500  # test images per side for the transfer accuracy
 

@@ -5,6 +5,9 @@ import streamlit as st
 from dalab.analysis.alignment import proxy_a_distance
 from dalab.data import DataError, DomainPair, list_domains, load_domain
 from dalab.data.preview import image_grid, points_plot
+from dalab.ui.navigation import ensure_app_navigation
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 MAX_PER_SIDE = 1000  # A-distance subsample: seconds, not minutes
 

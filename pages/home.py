@@ -5,6 +5,9 @@ from dalab import zoo
 from dalab.data import list_domains
 from dalab.methods import list_methods
 from dalab.ui.cards import method_cards
+from dalab.ui.navigation import ensure_app_navigation
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 st.title("dalab: a domain-adaptation lab")
 st.write(

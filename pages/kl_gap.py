@@ -2,7 +2,10 @@
 import streamlit as st
 
 from dalab.ui.figures import gap_ratio_figure, gap_table
+from dalab.ui.navigation import ensure_app_navigation
 from dalab.ui.state import init_from_query, to_query
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 DEFAULTS = {"mu_s": 1.0, "sigma_s": 1.0, "mu_t": -1.0, "sigma_t": 1.0, "gamma1": 1.0}
 

@@ -9,6 +9,9 @@ from dalab.data import DomainPair
 from dalab.ui.figures import histogram_figure
 from dalab.ui.models import available, encode_test_sets
 from dalab.ui.sidebar import chosen_index, device, load_model
+from dalab.ui.navigation import ensure_app_navigation
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 st.title("Latent vs prior")
 st.write("DFA pulls source features towards a standard Gaussian (its KL term) and aligns the "

@@ -11,6 +11,9 @@ from dalab.ui import figures as F
 from dalab.ui.modulation import MODE_LABELS, encode_batch, modulation_view, view_csv
 from dalab.ui.sidebar import device, load_model, pick_model
 from dalab.ui.state import init_from_query, to_query
+from dalab.ui.navigation import ensure_app_navigation
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 st.title("Modulation")
 st.write("CDLM draws each domain's latent code with the *other* domain's deep features "

@@ -3,6 +3,9 @@ import json
 from pathlib import Path
 
 import streamlit as st
+from dalab.ui.navigation import ensure_app_navigation
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = ROOT / "docs" / "benchmarks.json"

@@ -8,6 +8,9 @@ from dalab.data import DataError, list_domains
 from dalab.methods import METHODS, ConfigError
 from dalab.ui.figures import curves_figure
 from dalab.ui.trainer import Trainer
+from dalab.ui.navigation import ensure_app_navigation
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 st.title("Train")
 st.write("Train any registered method on a source -> target pair. The trainer runs in the "

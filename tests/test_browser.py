@@ -24,6 +24,14 @@ def test_every_page_opens_in_a_real_browser(tiny_zoo, tmp_path):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # a shared link is the first request of a fresh server: it must open inside
+            # app.py's navigation (sections, sidebar) and read its query parameters
+            page.goto(f"{url}/kl_gap?gamma1=0.5", wait_until="domcontentloaded")
+            wait_settled(page)
+            sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+            assert "Explore" in sidebar and "Device" in sidebar, sidebar
+            metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+            assert metric == "1.000", metric
             failures = []
             for path in PAGE_PATHS:
                 page.goto(f"{url}/{path}", wait_until="domcontentloaded", timeout=60_000)

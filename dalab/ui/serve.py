@@ -77,15 +77,18 @@ def streamlit_server(cwd: str | Path | None = None, env: dict | None = None,
 def wait_settled(page, timeout_s: float = 120.0, quiet_s: float = 0.5) -> float:
     """Wait until a Playwright ``page`` shows the app and its script has finished: Streamlit's
     root element reports ``data-test-script-state="notRunning"`` (what Streamlit's own e2e tests
-    wait for) with no spinner, for ``quiet_s`` seconds in a row. Returns the seconds from the
+    wait for) with page content and no spinner, for ``quiet_s`` seconds in a row. Returns the seconds from the
     call to the start of that calm (the time to a settled page)."""
     t0 = time.perf_counter()
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
     done = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    content = '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]'
     quiet_since = None
     while time.perf_counter() - t0 < timeout_s:
+        # "notRunning" also holds for a moment before the first run starts: require content
         calm = (page.locator(done).count() > 0
-                and page.locator('[data-testid="stSpinner"]').count() == 0)
+                and page.locator('[data-testid="stSpinner"]').count() == 0
+                and page.locator(content).count() > 0)
         if not calm:
             quiet_since = None
         elif quiet_since is None:
