@@ -30,6 +30,14 @@ def test_modulation_page_follows_gamma1_and_mode(app_env):
     assert " ms " in ms
 
 
+def test_modulation_page_survives_a_bad_link(app_env):
+    at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60)
+    at.query_params.update({"gamma1": "9", "dim_y": "99", "mode": "nonsense"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.slider(key="gamma1").value == 3.0 and at.number_input(key="dim_y").value == 15
+
+
 def test_modulation_page_without_a_cdlm_model(tmp_path, monkeypatch):
     import streamlit as st
     monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "no-zoo"))

@@ -9,8 +9,8 @@
 3. ``--browser``: resident memory (RSS) of the ``streamlit run app.py`` process after every
    page was visited.
 
-Models: the zoo and ``runs/`` when they hold a cdlm and a bridge model; ``--tiny`` (or when they
-don't) trains the tiny test models (seconds) into a temporary zoo. Set OMP_NUM_THREADS=1 to
+Models: the zoo and ``runs/`` when they hold a cdlm model; ``--tiny`` (or when they don't)
+trains the tiny test models (seconds) into a temporary zoo. Set OMP_NUM_THREADS=1 to
 measure the 2-core budget machine's one-core case.
 """
 from __future__ import annotations
@@ -95,11 +95,11 @@ def apptest_ms() -> dict:
     return out
 
 
-def browser(env: dict, cwd: Path) -> dict:
+def browser(env: dict, cwd: Path, log: Path) -> dict:
     """Headless Chromium: cold and warm time to a settled page, and the server's RSS."""
     from playwright.sync_api import sync_playwright
     out = {}
-    with streamlit_server(cwd=cwd, env=env, log=cwd / "streamlit.log") as (url, proc), \
+    with streamlit_server(cwd=cwd, env=env, log=log) as (url, proc), \
             sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -125,16 +125,17 @@ def main(argv=None) -> int:
     from .models import available
     tmp = Path(tempfile.mkdtemp(prefix="dalab-budgets-"))
     cdlm = [m for m in available() if m["method"] == "cdlm"]
-    if args.tiny or not cdlm or not any(m["method"] == "bridge" for m in available()):
+    if args.tiny or not cdlm:
         os.environ["DALAB_ZOO_DIR"] = str(tiny_zoo(tmp))
         os.chdir(tmp)  # no user runs: the tiny zoo only
         cdlm = [m for m in available() if m["method"] == "cdlm"]
-    res = {"models": "tiny test models" if "DALAB_ZOO_DIR" in os.environ else "zoo/runs",
+    res = {"models": "tiny test models" if os.environ.get("DALAB_ZOO_DIR", "").startswith(
+               str(tmp)) else "zoo/runs", "cdlm": cdlm[0]["label"],
            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
            "slider_view": slider_view_ms(cdlm[0]["path"]), **apptest_ms()}
     if args.browser:
         res["browser"] = browser({k: os.environ[k] for k in ("DALAB_ZOO_DIR", "OMP_NUM_THREADS")
-                                  if k in os.environ}, Path.cwd())
+                                  if k in os.environ}, Path.cwd(), tmp / "streamlit.log")
     text = json.dumps(res, indent=2, default=float)
     print(text)
     if args.json:

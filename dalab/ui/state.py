@@ -23,3 +23,10 @@ def init_from_query(defaults: dict) -> None:
 
 def to_query(keys: list[str]) -> None:
     st.query_params.update({k: st.session_state[k] for k in keys if k in st.session_state})
+
+
+def clamp(key: str, lo, hi) -> None:
+    """Keep ``st.session_state[key]`` inside a widget's range (a shared link or another model
+    with fewer latent dimensions must not push a widget out of bounds, which Streamlit refuses)."""
+    if key in st.session_state:
+        st.session_state[key] = type(st.session_state[key])(min(max(st.session_state[key], lo), hi))
