@@ -95,6 +95,9 @@ class LSTNetConfig:
     #                             LST-Net does not describe its classifier)
     cls_momentum: float = 0.9   # C_s, C_t: SGD momentum (DANN JMLR 2016)
     cls_weight_decay: float = 5e-4  # C_s, C_t: as dalab's source-only baseline
+    adv_warmup: float = 0.0     # our addition (0 = the paper): share of training over which the
+    #                             E/G side's adversarial weights w1, w2, wl ramp linearly from 0,
+    #                             so the autoencoders learn to reconstruct before the GANs pull
     target_style_classifier: bool = True  # our addition: train C_t on G_2(E_1(x_1)) for the
     #                                       "target_style" readout (extra_predictors)
 
@@ -411,7 +414,8 @@ class LSTNet(Method):
         adv2 = adversarial_loss(self.D2(out["x12"]), 1)
         advl = adversarial_loss(self.D_l(out["z1"]), 0) + adversarial_loss(self.D_l(out["z2"]), 1)
         cc = lstnet_objectives(a1, a2, out, cfg.cycle_reduction)
-        loss_eg = (cfg.w1 * adv1 + cfg.w2 * adv2 + cfg.wl * advl + cfg.w3 * cc["cc1"]
+        ramp = (min(1.0, self.progress(step) / cfg.adv_warmup) if cfg.adv_warmup > 0 else 1.0)
+        loss_eg = (ramp * (cfg.w1 * adv1 + cfg.w2 * adv2 + cfg.wl * advl) + cfg.w3 * cc["cc1"]
                    + cfg.w4 * cc["cc2"] + cfg.w5 * cc["cc3"] + cfg.w6 * cc["cc4"])
         self.opt_EG.zero_grad(set_to_none=True)
         loss_eg.backward()
@@ -436,7 +440,7 @@ class LSTNet(Method):
                 "loss_d2": loss_d2.item(), "loss_dl": loss_dl.item(), "adv1": adv1.item(),
                 "adv2": adv2.item(), "advl": advl.item(),
                 **{k: v.item() for k, v in cc.items()},
-                "loss_cls": loss_cls.item(), **metrics, "lr_cls": lr_c}
+                "loss_cls": loss_cls.item(), **metrics, "lr_cls": lr_c, "adv_ramp": ramp}
 
     # -- inference -------------------------------------------------------------------------
     @staticmethod
