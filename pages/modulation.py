@@ -86,8 +86,11 @@ a2.metric("accuracy of C(h_t) (no generation, independent of γ)", f"{v['acc_h']
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Codes in two dimensions (Fig. 4)")
+    st.subheader("Means in two dimensions (Fig. 4)")
     st.plotly_chart(figs[1], key="scatter")
+    st.metric("distance of the averages, μ_st to μ_ts (all dimensions)",
+              f"{v['dist_st_ts']:.3f}", f"{v['dist_st_ts'] - v['dist_s_t']:+.3f} vs μ_s to μ_t",
+              delta_color="inverse")
 with right:
     st.subheader("The gap between the domains")
     st.plotly_chart(figs[2], key="kl")
@@ -97,9 +100,11 @@ st.caption(f"New numbers and figures in {ms:.0f} ms (server side, {v['n']} image
 st.caption(
     "What you are seeing: the top row holds target test images; below them, the source "
     "decoder's renderings of the same digits: x~_ts from γ1 h_t + γ2 ε (what the classifier "
-    "sees at test time) and x^_ts from the modulated code z_ts. The scatter shows the "
-    "unmodulated means μ_s, μ_t (rings) and the modulated codes z_st, z_ts (crosses) of each "
-    "image. The bars fit a diagonal Gaussian to each set of codes and compare KL(s‖t) "
+    "sees at test time) and x^_ts from the modulated code z_ts. The scatter shows each "
+    "image's means μ_s, μ_t (rings) and transfer means μ_st = μ_s + γ1 σ_s h_t, μ_ts (crosses, "
+    "the codes at ε = 0), the diamonds their averages: Fig. 4 draws the transfer means pushed "
+    "closer together than μ_s and μ_t. The bars fit a diagonal Gaussian to each set of sampled "
+    "codes and compare KL(s‖t) "
     "(z = μ + σε) with KL(st‖ts); Eq. 10 predicts the ratio "
     f"((1-γ1)/γ1)² = {gap_ratio(gamma1):.3f} under its assumptions (σ_s ≈ 1, γ1 ≫ γ2, h "
     "Gaussian). A trained model's h is a sigmoid output, so the measured ratio can differ: "

@@ -56,9 +56,11 @@ def test_image_rows_figure_names_its_rows():
 
 
 def test_modulation_and_kl_gap_figures():
-    pts = {k: np.random.default_rng(0).normal(size=(6, 2)) for k in ("mu_s", "mu_t", "z_st", "z_ts")}
+    pts = {k: np.random.default_rng(0).normal(size=(6, 2)) for k in ("mu_s", "mu_t", "mu_st", "mu_ts")}
     fig = F.modulation_scatter_figure(pts, (3, 4))
-    assert [t.name for t in fig.data] == ["μ_s", "μ_t", "z_st (Eq. 1)", "z_ts (Eq. 2)"]
+    assert [t.name for t in fig.data[:4]] == ["μ_s", "μ_t", "μ_st (Eq. 1 at ε = 0)",
+                                              "μ_ts (Eq. 2 at ε = 0)"]
+    assert len(fig.data) == 8 and fig.data[4].x[0] == pytest.approx(pts["mu_s"][:, 0].mean())
     assert fig.layout.xaxis.title.text == "dimension 3"
     fig = F.kl_gap_figure(2.0, 0.5, 0.25, "Eq. 10")
     assert list(fig.data[0].y) == [2.0, 0.5, 0.25] and "Eq. 10" in fig.data[0].x[2]

@@ -21,7 +21,7 @@ def cdlm_enc():
 def test_modulation_view_shapes_and_determinism(cdlm_enc):
     model, enc = cdlm_enc
     v = modulation_view(model, enc, 1.0, 0.1, "full", seed=3, dims=(2, 5), n_show=4)
-    assert set(v["points"]) == {"mu_s", "mu_t", "z_st", "z_ts"}
+    assert set(v["points"]) == {"mu_s", "mu_t", "mu_st", "mu_ts"}
     assert all(p.shape == (40, 2) for p in v["points"].values())
     assert np.allclose(v["points"]["mu_s"], enc["mu_s"][:, [2, 5]].numpy())
     assert all(im.shape == (4, 1, 28, 28) for im in v["images"].values())
@@ -39,6 +39,10 @@ def test_gamma1_moves_the_gap_and_eq10_is_the_prediction(cdlm_enc):
     assert a["kl_st_ts"] != b["kl_st_ts"]
     assert a["predicted_ratio"] == pytest.approx(1.0) and b["predicted_ratio"] == pytest.approx(0.25)
     assert b["equation"] == "Eq. 10"
+    # Fig. 4: at eps = 0 the transfer means are mu + gamma1 sigma h of the partner
+    mu_st = enc["mu_s"] + 2.0 * enc["sigma_s"] * enc["h_t"]
+    assert np.allclose(b["points"]["mu_st"], mu_st[:, :2].numpy(), atol=1e-5)
+    assert a["dist_s_t"] == b["dist_s_t"] and a["dist_st_ts"] != b["dist_st_ts"]
 
 
 def test_mode_none_keeps_the_gap_and_pm_modes_ignore_gamma(cdlm_enc):

@@ -159,20 +159,28 @@ def png_bytes(grid: np.ndarray) -> bytes:
 
 MODULATION_STYLE = {"mu_s": ("μ_s", SOURCE_COLOUR, "circle-open"),
                     "mu_t": ("μ_t", TARGET_COLOUR, "circle-open"),
-                    "z_st": ("z_st (Eq. 1)", "#17becf", "x"),
-                    "z_ts": ("z_ts (Eq. 2)", "#ff7f0e", "x")}
+                    "mu_st": ("μ_st (Eq. 1 at ε = 0)", "#17becf", "x"),
+                    "mu_ts": ("μ_ts (Eq. 2 at ε = 0)", "#ff7f0e", "x")}
 
 
 def modulation_scatter_figure(points: dict[str, np.ndarray], dims: tuple[int, int] = (0, 1)
                               ) -> go.Figure:
-    """CDLM Fig. 4: the unmodulated means ``mu_s, mu_t`` and the modulated codes ``z_st, z_ts``
-    in two latent dimensions (``points``: name -> ``(N, 2)``)."""
+    """CDLM Fig. 4: the means ``mu_s, mu_t`` and the transfer means ``mu_st, mu_ts`` of a batch
+    in two latent dimensions (``points``: name -> ``(N, 2)``), each set's average as a large
+    diamond (one trace per set, then one per average)."""
     fig = go.Figure()
     for key, pts in points.items():
         name, colour, symbol = MODULATION_STYLE.get(key, (key, None, "circle"))
         fig.add_trace(go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="markers", name=name,
                                    marker=dict(color=colour, symbol=symbol, size=6,
-                                               opacity=0.7)))
+                                               opacity=0.6)))
+    for key, pts in points.items():
+        name, colour, _ = MODULATION_STYLE.get(key, (key, None, "circle"))
+        c = pts.mean(0)
+        fig.add_trace(go.Scatter(x=[c[0]], y=[c[1]], mode="markers", name=f"average {name}",
+                                 showlegend=False, marker=dict(color=colour, symbol="diamond",
+                                                               size=16, line=dict(width=2,
+                                                                                  color="black"))))
     fig.update_layout(xaxis_title=f"dimension {dims[0]}", yaxis_title=f"dimension {dims[1]}",
                       height=420, margin=dict(l=10, r=10, t=30, b=10))
     return fig

@@ -68,8 +68,10 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     training); ``eps`` is drawn from ``seed``, the same for every setting, so only the gammas
     and the mode change the picture. Returns
 
-    - ``points``: ``{"mu_s", "mu_t", "z_st", "z_ts"}`` -> ``(N, 2)``, the codes in ``dims``
-      (CDLM Fig. 4: the modulated codes against the unmodulated means);
+    - ``points``: ``{"mu_s", "mu_t", "mu_st", "mu_ts"}`` -> ``(N, 2)``, in ``dims``: the means
+      and the transfer means (the codes at ``eps = 0``, ``mu_s + gamma1 sigma_s h_t`` in full
+      mode), CDLM Fig. 4; ``dist_s_t``, ``dist_st_ts``: the distance between the batch averages
+      of ``mu_s`` and ``mu_t``, and of ``mu_st`` and ``mu_ts`` (all ``d`` dimensions);
     - ``kl_s_t``: ``KL(s||t)`` between diagonal Gaussians fitted to ``z_s = mu_s + sigma_s eps``
       and ``z_t`` (Eq. 7); ``kl_st_ts``: the same for ``z_st, z_ts``; ``ratio`` = their quotient;
       ``predicted`` and ``equation``: :func:`predicted_gap`; ``predicted_ratio``;
@@ -95,6 +97,9 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     z_s, z_t = mu_s + sd_s * eps_s, mu_t + sd_t * eps_t
     z_st = modulate(mu_s, sd_s, h_t, eps_s, gamma1, gamma2, mode, sd_t)
     z_ts = modulate(mu_t, sd_t, h_s, eps_t, gamma1, gamma2, mode, sd_s)
+    # the noise-free part: the transfer means of Fig. 4 (Eq. 5 with the real h)
+    mu_st = modulate(mu_s, sd_s, h_t, torch.zeros_like(mu_s), gamma1, gamma2, mode, sd_t)
+    mu_ts = modulate(mu_t, sd_t, h_s, torch.zeros_like(mu_t), gamma1, gamma2, mode, sd_s)
 
     np_ = lambda a: a.detach().cpu().numpy().astype(np.float64)  # noqa: E731
     m_s, s_s = K.fit_diag_gaussian(np_(z_s))
@@ -114,7 +119,9 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     i, j = dims
     return {
         "points": {"mu_s": np_(mu_s)[:, [i, j]], "mu_t": np_(mu_t)[:, [i, j]],
-                   "z_st": np_(z_st)[:, [i, j]], "z_ts": np_(z_ts)[:, [i, j]]},
+                   "mu_st": np_(mu_st)[:, [i, j]], "mu_ts": np_(mu_ts)[:, [i, j]]},
+        "dist_s_t": float((mu_s.mean(0) - mu_t.mean(0)).norm()),
+        "dist_st_ts": float((mu_st.mean(0) - mu_ts.mean(0)).norm()),
         "kl_s_t": kl_s_t, "kl_st_ts": kl_st_ts,
         "ratio": kl_st_ts / kl_s_t if kl_s_t > 0 else float("nan"),
         "predicted": predicted, "equation": equation,
@@ -127,8 +134,8 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
 
 def view_csv(view: dict, gamma1: float, gamma2: float, mode: str) -> str:
     """The page's numbers as one CSV row (with a header) for the download button."""
-    keys = ("kl_s_t", "kl_st_ts", "ratio", "predicted", "predicted_ratio", "acc_gen",
-            "acc_h", "n")
+    keys = ("kl_s_t", "kl_st_ts", "ratio", "predicted", "predicted_ratio", "dist_s_t",
+            "dist_st_ts", "acc_gen", "acc_h", "n")
     head = "mode,gamma1,gamma2,equation," + ",".join(keys)
     row = f"{mode},{gamma1},{gamma2},{view['equation']}," + ",".join(
         f"{view[k]:.6g}" for k in keys)
