@@ -83,4 +83,6 @@ def test_method_cards_cover_every_method_and_count_the_zoo():
     cards = method_cards(list_methods(), [{"method": "cdlm"}, {"method": "cdlm"}])
     assert [c["name"] for c in cards] == [m.name for m in list_methods()]
     assert all(c["equation"] for c in cards)  # a new method: add its equation to cards.py
+    import re
+    assert not any(re.search(r"\\quad[A-Za-z]", c["equation"]) for c in cards)  # "\\quadD"
     assert next(c for c in cards if c["name"] == "cdlm")["zoo"] == 2
