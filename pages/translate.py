@@ -2,7 +2,10 @@
 starts it next to this app; this page only checks that it answers and shows it."""
 import streamlit as st
 
+from dalab.ui.navigation import ensure_app_navigation
 from dalab.ui.translate import gradio_url, reachable
+
+ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 st.title("Translate")
 url = gradio_url()
