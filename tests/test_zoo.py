@@ -93,7 +93,12 @@ def test_every_real_zoo_entry_reproduces_its_recorded_accuracy(name):
     p = info["pair"]
     acc = evaluate_pair(model, DomainPair(p["source"], p["target"], split_seed=p["split_seed"]))
     assert abs(acc["target_test"] - e["accuracy"]["target_test"]) <= 0.005
-    assert e["bytes"] < 4 * 2**20
+    assert e["bytes"] < _MAX_MIB.get(e["method"], 4) * 2**20
+
+
+# the bridge keeps App. B's widths: two 1.95 M-parameter base VAEs + a 1.7 M bridge = 11 MiB in
+# float16 (pretrained/README.md); every other entry stays under ~4 MB
+_MAX_MIB = {"bridge": 12}
 
 
 def test_real_zoo_stays_small():

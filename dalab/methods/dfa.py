@@ -367,6 +367,9 @@ class _DFABase(Method):
 class DFAEnt(_DFABase):
     """DFA-ENT (Eq. 20): ``L_cls + lambda_ent L_ent + alpha L_kld + beta L_dal``, one SGD step."""
     name = "dfa_ent"
+    paper_results = (
+        {"task": "MNIST->USPS (2,000/1,800 images)", "accuracy": 0.965, "source": "DFA, Table 2"},
+        {"task": "USPS->MNIST (1,800/2,000 images)", "accuracy": 0.962, "source": "DFA, Table 2"})
     paper = ("Wang et al., Discriminative Feature Alignment: Improving Transferability of "
              "Unsupervised Domain Adaptation by Gaussian-guided Latent Alignment (DFA-ENT, Eq. 20)")
     summary = "Gaussian-guided alignment: decoded target features match decoded N(0,1) noise."
@@ -407,6 +410,9 @@ class DFAEnt(_DFABase):
 class DFAMCD(_DFABase):
     """DFA-MCD (Algorithm 1): MCD's three steps with L_kld in steps 1-2 and L_dal in step 3."""
     name = "dfa_mcd"
+    paper_results = (
+        {"task": "MNIST->USPS (2,000/1,800 images)", "accuracy": 0.973, "source": "DFA, Table 2"},
+        {"task": "USPS->MNIST (1,800/2,000 images)", "accuracy": 0.966, "source": "DFA, Table 2"})
     paper = ("Wang et al., Discriminative Feature Alignment: Improving Transferability of "
              "Unsupervised Domain Adaptation by Gaussian-guided Latent Alignment "
              "(DFA-MCD, Algorithm 1)")
