@@ -157,8 +157,11 @@ def _bench(args) -> int:
         except ImportError:
             raise ValueError("the peer comparison needs skada: pip install -r "
                              "requirements-bench.txt (or pass --no-peers)") from None
-    run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers)
+    if not args.summarize_only:
+        run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers)
     rows = summarize(args.out)
+    if not rows:
+        raise ValueError(f"no benchmark runs under {args.out}")
     if args.docs:
         command = "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
         md, js = write_docs(rows, args.docs, command)
@@ -262,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     b.add_argument("--no-peers", action="store_true",
                    help="skip skada's DANN and SourceOnly trained on the same arrays")
+    b.add_argument("--summarize-only", action="store_true",
+                   help="train nothing: summarise the runs already under --out into the docs")
     b.set_defaults(func=_bench)
 
     z = sub.add_parser("zoo", help="list the pretrained zoo or fill it from benchmark runs")

@@ -35,3 +35,17 @@ def test_bench_rejects_unknown_names(tmp_path, capsys):
     assert "source_only" in capsys.readouterr().err
     assert main(["bench", "--quick", "--pairs", "mnist:nope", "--out", str(tmp_path),
                  "--no-peers"]) == 2
+
+
+def test_summarize_only_trains_nothing(tmp_path, capsys):
+    assert main(["bench", "--summarize-only", "--out", str(tmp_path / "none"), "--docs", ""]) == 2
+    assert "no benchmark runs" in capsys.readouterr().err
+    out = tmp_path / "runs"
+    assert main(["bench", "--quick", "--no-peers", "--methods", "source_only", "--pairs",
+                 "ellipse-1:ellipse-2", "--out", str(out), "--docs", ""]) == 0
+    capsys.readouterr()
+    assert main(["bench", "--summarize-only", "--methods", "dann", "--pairs",
+                 "ellipse-1:ellipse-2", "--out", str(out), "--docs", str(tmp_path / "d")]) == 0
+    text = capsys.readouterr().out
+    assert "steps/s)" not in text and not (out / "dann_ellipse-1_to_ellipse-2_seed0").exists()
+    assert "| ellipse-1->ellipse-2 | source_only |" in (tmp_path / "d" / "benchmarks.md").read_text()
