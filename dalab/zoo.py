@@ -147,12 +147,18 @@ def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
     return e
 
 
+MAX_ENTRY_BYTES = 12 * 2**20  # larger entries are not shipped (keeps pretrained/ < 60 MB)
+
+
 def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
-                     methods: "list[str] | None" = None, log=print) -> "list[dict]":
+                     methods: "list[str] | None" = None, log=print,
+                     max_bytes: int = MAX_ENTRY_BYTES) -> "list[dict]":
     """Fill the zoo from benchmark runs (``bench_dir/<method>_<src>_to_<tgt>_seed<k>``): for
     every (method, pair) with finished runs, the seed with the best held-out target-train
     accuracy (:func:`select_best`) is added as ``<method>_<src>_to_<tgt>``. Diverged or
-    stopped runs are never chosen; peers (skada) are not runs and are skipped."""
+    stopped runs are never chosen; peers (skada) are not runs and are skipped. An entry whose
+    stored weights exceed ``max_bytes`` is removed again and reported (e.g. the bridge on RGB
+    pairs: two base VAEs over 3 x 28 x 28 inputs, ~17 MiB in float16)."""
     groups: dict[tuple, list[Path]] = {}
     for cfg in sorted(Path(bench_dir).glob("*/" + CONFIG)):
         info = read_run_info(cfg.parent)
@@ -167,7 +173,22 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
         note = (f"best of {len(run_dirs)} seed(s) on held-out target train accuracy: "
                 + ", ".join(f"{d.name} {s:.4f}" for d, s in zip(run_dirs, scores)))
         e = add_run(best, name, root=root, note=note)
+        if e["bytes"] > max_bytes:
+            remove(name, root)
+            log(f"{name}: not shipped, {e['bytes'] / 2**20:.1f} MiB > {max_bytes / 2**20:.0f} MiB")
+            continue
         log(f"{name}: {best.name} (held-out {max(scores):.4f}), target test "
             f"{e['accuracy']['target_test']:.4f}, {e['bytes'] / 2**20:.2f} MiB")
         added.append(e)
     return added
+
+
+def remove(name: str, root: str | Path | None = None) -> None:
+    """Delete a zoo entry (its folder and its index line)."""
+    root = Path(root) if root else zoo_dir()
+    entry(name, root)  # unknown names fail with the list of valid ones
+    index = _read_index(root)
+    index["entries"] = [x for x in index["entries"] if x["name"] != name]
+    text = json.dumps(index, indent=2) + "\n"
+    _atomic_write(root / INDEX, lambda t: Path(t).write_text(text))
+    shutil.rmtree(root / name, ignore_errors=True)

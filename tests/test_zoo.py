@@ -72,6 +72,13 @@ def test_build_from_bench_picks_one_seed_per_method_and_pair(tmp_path, capsys):
     assert [e["name"] for e in added] == ["source_only_ellipse-1_to_ellipse-2"]
     assert "best of 2 seed(s)" in added[0]["note"]
     assert [e["name"] for e in zoo.list(monkey_root)] == [added[0]["name"]]
+    assert zoo.build_from_bench(bench, root=tmp_path / "z2", log=lambda s: None,
+                                max_bytes=100) == []  # over the size cap: not shipped
+    assert zoo.list(tmp_path / "z2") == []
+    zoo.remove(added[0]["name"], root=monkey_root)
+    assert zoo.list(monkey_root) == [] and not (monkey_root / added[0]["name"]).exists()
+    with pytest.raises(zoo.ZooError, match="unknown zoo entry"):
+        zoo.remove("nope", root=monkey_root)
     assert main(["zoo", "build", "--bench-dir", str(tmp_path / "empty")]) == 2
     assert "no finished runs" in capsys.readouterr().err
 
