@@ -8,7 +8,6 @@ classifier reads correctly (always tested, pure); the full path through a transl
 needs an accurate model, so it runs on the zoo's translation models (target accuracy >= 0.9)
 and is skipped while the zoo has none: the tiny test runs are near chance."""
 import os
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dalab.ui.serve import free_port
 from dalab.data import load_domain
 from dalab.ui.translate import (MAX_SIDE, InputError, direction_for, load_image_file,
                                 preprocess, reachable, translate_and_classify)
@@ -148,19 +148,13 @@ def test_bad_files_give_readable_errors(tmp_path):
 
 def test_reachable_is_false_fast_for_a_closed_port():
     t = time.perf_counter()
-    assert not reachable(f"http://127.0.0.1:{_free_port()}", timeout=0.5)
+    assert not reachable(f"http://127.0.0.1:{free_port()}", timeout=0.5)
     assert time.perf_counter() - t < 2
 
 
 # ---------------------------------------------------------------------------------------
 # The launched app
 # ---------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory):
     """Three tiny real translation runs (~15 s on one thread): accuracy near chance."""
@@ -183,7 +177,7 @@ def _serve(models):
     from dalab.ui.gradio_app import build_app, launch
     from gradio_client import Client
     demo = build_app(models)
-    port = _free_port()
+    port = free_port()
     launch(demo, "127.0.0.1", port, block=False)
     return demo, Client(f"http://127.0.0.1:{port}", verbose=False)
 

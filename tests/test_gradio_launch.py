@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dalab.ui.serve import free_port
 from dalab.ui.launch import browser_url, port_free
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers(url: str) -> bool:
@@ -42,13 +37,13 @@ def taken_port():
 
 def test_port_helpers(taken_port):
     assert not port_free("127.0.0.1", taken_port)
-    assert port_free("127.0.0.1", _free_port())
+    assert port_free("127.0.0.1", free_port())
     assert browser_url("0.0.0.0", 7861) == "http://127.0.0.1:7861"
 
 
 def test_launcher_reports_a_taken_port_and_starts_nothing(taken_port):
     r = subprocess.run([sys.executable, "-m", "dalab.ui.launch", "--streamlit-port",
-                        str(_free_port()), "--gradio-port", str(taken_port)],
+                        str(free_port()), "--gradio-port", str(taken_port)],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert f"Gradio port {taken_port}" in r.stderr and "already in use" in r.stderr
@@ -61,7 +56,7 @@ def test_gradio_app_alone_reports_a_taken_port(taken_port, capsys):
 
 
 def test_launcher_starts_both_apps_and_ctrl_c_stops_both(tmp_path):
-    s_port, g_port = _free_port(), _free_port()
+    s_port, g_port = free_port(), free_port()
     env = {**os.environ, "DALAB_ZOO_DIR": str(tmp_path / "zoo"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "dalab.ui.launch", "--streamlit-port",
                              str(s_port), "--gradio-port", str(g_port), "--runs-dir",
@@ -93,7 +88,7 @@ def test_launcher_starts_both_apps_and_ctrl_c_stops_both(tmp_path):
 @pytest.mark.parametrize("up", [False, True])
 def test_translate_page_embeds_the_demo_or_explains(up, monkeypatch):
     server = None
-    port = _free_port()
+    port = free_port()
     if up:
         server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
                                    "127.0.0.1"], stdout=subprocess.DEVNULL,
