@@ -1,8 +1,9 @@
 """``python -m dalab bench``: every registered method on the benchmark pairs, N seeds.
 
 Each (method, pair, seed) is an ordinary run saved under ``OUT_DIR/<method>_<src>_to_<tgt>_seed<k>``
-(resumable: a run whose ``config.json`` exists is not trained again), so benchmark runs are
-inspectable with ``dalab eval`` like any other. The summary (``summarize``) reads the runs
+with a checkpoint every tenth of its steps, so the benchmark resumes: a finished run is not
+trained again, a half-finished one (killed, or cut off by the end of a session) continues from
+its last checkpoint. Benchmark runs are inspectable with ``dalab eval`` like any other. The summary (``summarize``) reads the runs
 back and writes ``docs/benchmarks.md`` and ``docs/benchmarks.json``: target accuracy mean and
 sample sd over seeds, the share of the source-only -> target-only gap closed, steps, wall time,
 steps per second and device, and the number each method's paper reports on its nearest task
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from .methods import METHODS, get_method
-from .train import train
+from .runs import CONFIG, FINAL_STATUSES, RunError, read_run_info, run_status
+from .train import resume, train
 
 PAIRS = (("mnist", "digits"), ("digits", "mnist"), ("mnist", "mnistm"))
 SEEDS = 3
@@ -43,12 +45,22 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
     done = []
     for i, (m, s, t, k) in enumerate(jobs, 1):
         run_dir = out_dir / run_name(m, s, t, k)
-        if (run_dir / "config.json").is_file():
-            log(f"[{i}/{len(jobs)}] {m} {s}->{t} seed {k}: already there, skipped")
+        state = _state(run_dir)
+        tag = f"[{i}/{len(jobs)}] {m} {s}->{t} seed {k}"
+        if state in FINAL_STATUSES:
+            log(f"{tag}: already there ({state}), skipped")
+        elif state == "running":
+            log(f"{tag}: being trained by another process, skipped")
         else:
             t0 = time.perf_counter()
-            _, res, _ = train(m, s, t, steps, seed=k, device=device, out=run_dir)
-            log(f"[{i}/{len(jobs)}] {m} {s}->{t} seed {k}: target {res.accuracy['target_test']:.4f} "
+            if state == "incomplete":
+                log(f"{tag}: resuming from its last checkpoint")
+                _, res, _ = resume(run_dir, device=device)
+            else:
+                n = steps or get_method(m).default_steps
+                _, res, _ = train(m, s, t, n, seed=k, device=device, out=run_dir,
+                                  checkpoint_every=max(1, n // 10))
+            log(f"{tag}: target {res.accuracy['target_test']:.4f} "
                 f"({res.status}, {res.steps_done} steps, {res.steps_per_second:.1f} steps/s, "
                 f"{time.perf_counter() - t0:.0f} s)")
         done.append(run_dir)
@@ -64,6 +76,33 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
     return done
 
 
+def _state(run_dir: Path) -> str | None:
+    """None (no run yet: train it), a final status, "running" or "incomplete" (resume it)."""
+    if not (run_dir / CONFIG).is_file():
+        return None
+    try:
+        info = read_run_info(run_dir)
+    except RunError:
+        return None  # unreadable: trained again (fit overwrites it atomically)
+    status = run_status(info)
+    if status in ("running", "incomplete") and not info.get("checkpoint"):
+        return None
+    return status
+
+
+def incomplete_runs(out_dir: str | Path) -> list[str]:
+    """Names of the runs under ``out_dir`` that are not finished (killed, still training)."""
+    out = []
+    for cfg in sorted(Path(out_dir).glob("*/" + CONFIG)):
+        try:
+            status = run_status(read_run_info(cfg.parent))
+        except RunError:
+            status = "unreadable"
+        if status not in FINAL_STATUSES:
+            out.append(f"{cfg.parent.name} ({status})")
+    return out
+
+
 def _mean_sd(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -73,7 +112,13 @@ def summarize(out_dir: str | Path) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     files = sorted(Path(out_dir).glob("*/config.json")) + sorted(Path(out_dir).glob("*/peer.json"))
     for cfg in files:
-        info = json.loads(cfg.read_text())
+        try:
+            info = json.loads(cfg.read_text())
+        except (OSError, ValueError):
+            continue  # unreadable: listed by incomplete_runs
+        if info.get("status") not in FINAL_STATUSES or "target_test" not in info.get(
+                "accuracy", {}):
+            continue  # killed or still training: incomplete_runs lists it
         groups.setdefault((info["pair"]["source"], info["pair"]["target"], info["method"]),
                           []).append(info)
     rows = []

@@ -72,19 +72,11 @@ def _default_out(method: str, source: str, target: str, seed: int) -> Path:
     return Path("runs") / f"{clean(method)}_{clean(source)}_to_{clean(target)}_seed{seed}_{stamp}"
 
 
-def _train(args) -> int:
+def _progress_bar(args, desc: str, total: int):
+    """A tqdm bar and the ``fit`` callback that drives it."""
     from tqdm import tqdm
 
-    from .train import fit_and_save, prepare, resolve_device
-
-    model, pair = prepare(args.method, args.source, args.target, overrides=args.set,
-                          seed=args.seed, split_seed=args.split_seed)
-    resolve_device(args.device)  # fail on an absent device before the bar appears
-    steps = args.steps if args.steps is not None else model.default_steps
-    out = Path(args.out) if args.out else _default_out(args.method, args.source, args.target,
-                                                       args.seed)
-    bar = tqdm(total=steps, desc=f"{args.method} {args.source}->{args.target}", unit="step",
-               dynamic_ncols=True, disable=args.quiet)
+    bar = tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True, disable=args.quiet)
     last = {}
 
     def progress(ev):
@@ -93,17 +85,62 @@ def _train(args) -> int:
             if ev.step % 20 == 0:
                 bar.set_postfix(loss=f"{ev.metrics['loss']:.3f}", **last, refresh=False)
         elif ev.kind == "eval":
-            last["target_acc"] = f"{ev.metrics['target_test']:.3f}"
+            key = "target_test" if "target_test" in ev.metrics else "source_test"
+            last[key.replace("_test", "_acc")] = f"{ev.metrics[key]:.3f}"
         elif ev.kind == "start":
-            bar.write(f"device: {ev.metrics['device']}")
+            bar.update(ev.step)
+            resumed = ev.metrics.get("resumed_from")
+            bar.write(f"device: {ev.metrics['device']}"
+                      + (f"; resumed at step {resumed}" if resumed is not None else ""))
+    return bar, progress
 
+
+def _accuracy_line(acc: dict) -> str:
+    if "target_test" in acc:
+        return (f"target test accuracy {acc['target_test']:.4f} (source test "
+                f"{acc['source_test']:.4f})")
+    return (f"no target labels: source test accuracy {acc['source_test']:.4f}, target "
+            f"prediction entropy {acc['target_entropy']:.4f} nats")
+
+
+def _train(args) -> int:
+    from .runs import CONFIG
+    from .train import fit_and_save, prepare, resolve_device, resume
+
+    resolve_device(args.device)  # fail on an absent device before anything else
+    fit_kw = dict(device=args.device, eval_every=args.eval_every,
+                  checkpoint_every=args.checkpoint_every, max_grad_norm=args.max_grad_norm,
+                  tensorboard=args.tensorboard)
+    if args.resume:
+        from .runs import read_run_info
+        info = read_run_info(args.resume)
+        desc = f"{info['method']} {info['pair']['source']}->{info['pair']['target']}"
+        bar, progress = _progress_bar(args, desc, info.get("planned_steps") or info["steps"])
+        fit_kw = {k: v for k, v in fit_kw.items() if v not in (None, False) or k == "device"}
+        _, result, run_dir = resume(args.resume, callbacks=[progress], **fit_kw)
+        bar.close()
+        print(f"{desc} seed {info['seed']}: {_accuracy_line(result.accuracy)}, "
+              f"{result.steps_done} steps ({result.status}); run saved to {run_dir}")
+        return 1 if result.status == "diverged" else 0
+    missing = [f"--{k}" for k in ("method", "source", "target") if not getattr(args, k)]
+    if missing:
+        raise UsageError(f"train needs {', '.join(missing)} (or --resume RUN_DIR)")
+    out = Path(args.out) if args.out else _default_out(args.method, args.source, args.target,
+                                                       args.seed)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if (out / CONFIG).is_file() and not args.force:
+        raise UsageError(f"--out {out}: a run is already there; continue it with --resume "
+                         f"{out}, or pass --force to overwrite it")
+    model, pair = prepare(args.method, args.source, args.target, overrides=args.set,
+                          seed=args.seed, split_seed=args.split_seed)
+    steps = args.steps if args.steps is not None else model.default_steps
+    bar, progress = _progress_bar(args, f"{args.method} {args.source}->{args.target}", steps)
     result, run_dir = fit_and_save(model, pair, steps, seed=args.seed, out=out,
-                                   device=args.device, eval_every=args.eval_every,
-                                   callbacks=[progress])
+                                   callbacks=[progress], save_data=args.save_data, **fit_kw)
     bar.close()
-    acc = result.accuracy
     print(f"{args.method} {args.source}->{args.target} seed {args.seed}: "
-          f"target test accuracy {acc['target_test']:.4f} (source test {acc['source_test']:.4f}), "
+          f"{_accuracy_line(result.accuracy)}, "
           f"{result.steps_done} steps, {result.steps_per_second:.1f} steps/s on {result.device}, "
           f"{result.wall_time_s:.1f} s; run saved to {run_dir}")
     if result.status == "diverged":
@@ -113,19 +150,28 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
-    from .data import DomainPair
-    from .runs import load_run
+    from .runs import load_pair, load_run, run_status
     from .train import evaluate_pair
 
     method, info = load_run(args.run_dir, device=args.device)
-    pair = DomainPair(info["pair"]["source"], info["pair"]["target"],
-                      split_seed=info["pair"]["split_seed"])
+    status = run_status(info)
+    pair = load_pair(args.run_dir, info)
     acc = evaluate_pair(method, pair)
     rec = info.get("accuracy", {})
     print(f"{info['method']} {pair.name} (seed {info['seed']}, {info['steps']} steps, "
-          f"status {info['status']})")
-    for k in ("target_test", "source_test"):
-        print(f"  {k:<12} {acc[k]:.4f}   (recorded {rec.get(k, float('nan')):.4f})")
+          f"status {status})")
+    if status in ("incomplete", "running"):
+        print(f"  {status}: weights of the checkpoint at step {info['steps']} of "
+              f"{info.get('planned_steps', '?')}"
+              + (f"; continue with: dalab train --resume {args.run_dir}"
+                 if status == "incomplete" else ""))
+    if not pair.evaluation.has_labels:
+        print("  no target labels were given: target accuracy cannot be measured")
+    for k in ("target_test", "source_test", "target_entropy"):
+        if k in acc:
+            r = rec.get(k)
+            r = f"{r:.4f}" if isinstance(r, (int, float)) else "-"
+            print(f"  {k:<14} {acc[k]:.4f}   (recorded {r})")
     return 0
 
 
@@ -140,8 +186,8 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 
 def _bench(args) -> int:
-    from .bench import (PAIRS, QUICK_STEPS, SKADA_METHODS, run_bench, summarize, to_markdown,
-                        write_docs)
+    from .bench import (PAIRS, QUICK_STEPS, SKADA_METHODS, incomplete_runs, run_bench,
+                        summarize, to_markdown, write_docs)
     from .data import DomainPair
 
     pairs = args.pairs or (PAIRS[:1] if args.quick else PAIRS)
@@ -160,8 +206,12 @@ def _bench(args) -> int:
     if not args.summarize_only:
         run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers)
     rows = summarize(args.out)
+    pending = incomplete_runs(args.out)
+    if pending:
+        print(f"not in the table, not finished ({len(pending)}): {', '.join(pending)}; "
+              f"`dalab bench` with the same arguments resumes them", file=sys.stderr)
     if not rows:
-        raise ValueError(f"no benchmark runs under {args.out}")
+        raise ValueError(f"no finished benchmark runs under {args.out}")
     if args.docs:
         command = "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
         md, js = write_docs(rows, args.docs, command)
@@ -235,11 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--split-seed", type=int, default=0)
     ds.set_defaults(func=_data_show)
 
-    t = sub.add_parser("train", help="train a method on a source->target pair")
-    t.add_argument("--method", required=True, choices=list(METHODS), metavar="METHOD",
+    t = sub.add_parser("train", help="train a method on a source->target pair, or resume a run")
+    t.add_argument("--method", choices=list(METHODS), metavar="METHOD",
                    help=f"one of: {', '.join(METHODS)}")
-    t.add_argument("--source", required=True)
-    t.add_argument("--target", required=True)
+    t.add_argument("--source")
+    t.add_argument("--target")
     t.add_argument("--steps", type=_positive_int, help="default: the method's default_steps")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value (repeatable); `dalab methods -v` lists keys")
@@ -247,7 +297,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--split-seed", type=int, default=0)
     t.add_argument("--eval-every", type=_positive_int, default=None)
-    t.add_argument("--out", help="run directory (default runs/<method>_<src>_to_<tgt>_...)")
+    t.add_argument("--out", help="run directory (default runs/<method>_<src>_to_<tgt>_...); "
+                   "an existing run is never overwritten without --force")
+    t.add_argument("--force", action="store_true", help="overwrite the run at --out")
+    t.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                   help="write a resumable checkpoint every N steps (and at step 0)")
+    t.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue a checkpointed run to its planned step count")
+    t.add_argument("--max-grad-norm", type=_positive_float, metavar="X",
+                   help="clip each update's gradient norm to X")
+    t.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard event files (needs the tensorboard package)")
+    t.add_argument("--save-data", action="store_true",
+                   help="keep a copy of the pair's arrays in the run (data.npz)")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 
@@ -300,6 +362,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {s}")
+    return v
+
+
 def _positive_int(s: str) -> int:
     try:
         v = int(s)
@@ -320,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     try:
         return args.func(args)
-    except (DataError, ConfigError, UnknownMethodError, RunError, ValueError) as e:
+    except (DataError, ConfigError, UnknownMethodError, RunError, UsageError, ValueError) as e:
         print(f"dalab: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -1,11 +1,27 @@
-"""Runs on disk: ``model.safetensors`` + ``config.json``, safe and self-describing.
+"""Runs on disk: ``model.safetensors`` + ``config.json``, safe and self-describing, and the
+resumable checkpoints of a run in progress.
 
 ``config.json`` holds everything needed to rebuild the model and to explain the run: method,
-config, model shape, pair (names, split seed, sizes), seed, steps, status, history,
-accuracies, device, timings, dalab version and the sha256 of the weights file. Both files are
-written atomically (temp file in the same folder, then ``os.replace``), weights first, so a
-crash never leaves a config that points at half-written weights. Loading reads JSON and
+config, model shape, pair (names, split seed, sizes, data fingerprint), seed, steps, status,
+history, accuracies, device, timings, dalab version and the sha256 of the weights file. Every
+file is written atomically (temp file in the same folder, then ``os.replace``), weights first,
+so a crash never leaves a config that points at half-written weights. Loading reads JSON and
 safetensors only (never pickle) and refuses weights whose hash does not match.
+
+A run in progress (``fit(..., out=DIR, checkpoint_every=N)``) looks like this::
+
+    DIR/config.json                          status "running", weights.file -> the checkpoint
+    DIR/checkpoints/step-000050/model.safetensors
+    DIR/checkpoints/step-000050/train_state.safetensors   optimizer tensors, RNG, method state
+    DIR/checkpoints/step-000050/train_state.json          optimizer/scheduler scalars, counters
+    DIR/metrics.csv                          one row per training step
+
+A checkpoint folder is written under a temporary name and renamed into place; only then does
+``config.json`` point at it, and only then are older checkpoints deleted. A ``kill -9`` at any
+moment therefore leaves a run that loads (the last checkpoint's weights) and resumes
+(:func:`read_checkpoint`); :func:`run_status` tells a live run from an interrupted one
+("incomplete"). The final save writes ``DIR/model.safetensors`` and points ``config.json`` at
+it (status "finished", "diverged" or "stopped").
 
 DESIGN.md put save/load in ``zoo.py``; it lives here instead so that ``train`` (which saves the
 last good checkpoint of a diverged run) does not import the pretrained-zoo index. ``zoo.py``
@@ -13,22 +29,30 @@ builds on this module.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
+import shutil
+import socket
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_file, load_model, save_file, save_model
 
 from . import __version__
+from .device import resolve_device
 from .methods import Method, UnknownMethodError, build_method
 
 FORMAT = "dalab-run/1"
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
+CHECKPOINTS, STATE_TENSORS, STATE_JSON = "checkpoints", "train_state.safetensors", "train_state.json"
+METRICS, DATA = "metrics.csv", "data.npz"
+FINAL_STATUSES = ("finished", "diverged", "stopped")
 
 
 class RunError(ValueError):
@@ -54,20 +78,12 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def save_run(run_dir: str | Path, method: Method, pair, result, *, seed: int,
-             extra: dict | None = None) -> Path:
-    """Write ``method``'s weights and the run's description to ``run_dir``."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    weights = run_dir / WEIGHTS
-    was = next(method.parameters()).device
-    method.to("cpu")
-    try:
-        _atomic_write(weights, lambda tmp: save_model(method, tmp,
-                                                      metadata={"format": FORMAT}))
-    finally:
-        method.to(was)
-    info = {
+def run_description(method: Method, pair, *, seed: int, steps: int, status: str,
+                    message: str, accuracy: dict, history: list, device: str,
+                    wall_time_s: float, steps_per_second: float, weights: dict,
+                    extra: dict | None = None) -> dict:
+    """The ``config.json`` record of a run (finished or in progress)."""
+    return {
         "format": FORMAT,
         "dalab_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -76,21 +92,329 @@ def save_run(run_dir: str | Path, method: Method, pair, result, *, seed: int,
         "uses_target_labels": method.uses_target_labels,
         "pair": pair.describe(),
         "seed": seed,
-        "steps": result.steps_done,
-        "status": result.status,
-        "message": result.message,
-        "accuracy": result.accuracy,
-        "history": result.history,
-        "device": result.device,
-        "wall_time_s": result.wall_time_s,
-        "steps_per_second": result.steps_per_second,
-        "weights": {"file": WEIGHTS, "sha256": sha256_file(weights),
-                    "bytes": weights.stat().st_size},
+        "steps": steps,
+        "status": status,
+        "message": message,
+        "accuracy": accuracy,
+        "history": history,
+        "device": device,
+        "wall_time_s": wall_time_s,
+        "steps_per_second": steps_per_second,
+        "weights": weights,
         **(extra or {}),
     }
+
+
+def _write_weights(method: Method, path: Path) -> dict:
+    was = next(method.parameters()).device
+    method.to("cpu")
+    try:
+        _atomic_write(path, lambda tmp: save_model(method, tmp, metadata={"format": FORMAT}))
+    finally:
+        method.to(was)
+    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+def _write_config(run_dir: Path, info: dict) -> None:
     text = json.dumps(info, indent=2, sort_keys=False)
     _atomic_write(run_dir / CONFIG, lambda tmp: Path(tmp).write_text(text))
+
+
+def save_run(run_dir: str | Path, method: Method, pair, result, *, seed: int,
+             extra: dict | None = None, save_data: bool = False,
+             keep_checkpoints: bool = False) -> Path:
+    """Write ``method``'s weights and the run's description to ``run_dir`` (the final save).
+    ``save_data`` stores the pair's arrays as ``data.npz`` (re-evaluation of array runs);
+    checkpoints of the run are deleted unless ``keep_checkpoints``."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if save_data:
+        save_pair_data(run_dir, pair)
+    w = _write_weights(method, run_dir / WEIGHTS)
+    info = run_description(
+        method, pair, seed=seed, steps=result.steps_done, status=result.status,
+        message=result.message, accuracy=result.accuracy, history=result.history,
+        device=result.device, wall_time_s=result.wall_time_s,
+        steps_per_second=result.steps_per_second, weights={"file": WEIGHTS, **w},
+        extra={**({"data": DATA} if (run_dir / DATA).is_file() else {}), **(extra or {})})
+    _write_config(run_dir, info)
+    if not keep_checkpoints:
+        shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
     return run_dir
+
+
+def save_pair_data(run_dir: Path, pair) -> Path:
+    """The pair's arrays as ``run_dir/data.npz`` (atomic, no pickles)."""
+    arrays = pair.arrays()
+    path = Path(run_dir) / DATA
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    _atomic_write(path, write)
+    return path
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+def _flatten_optimizer(name: str, sd: dict) -> tuple[dict, dict]:
+    """An optimizer ``state_dict`` as (tensors for safetensors, the rest for JSON)."""
+    tensors, state = {}, {}
+    for pid, st in sd["state"].items():
+        entry = {}
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                key = f"optim/{name}/{pid}/{k}"
+                tensors[key] = v.detach().to("cpu").contiguous()
+                entry[k] = {"tensor": key}
+            else:
+                entry[k] = v
+        state[str(pid)] = entry
+    return tensors, {"state": state, "param_groups": sd["param_groups"]}
+
+
+def _unflatten_optimizer(js: dict, tensors: dict) -> dict:
+    state = {}
+    for pid, entry in js["state"].items():
+        state[int(pid)] = {k: (tensors[v["tensor"]] if isinstance(v, dict) and "tensor" in v
+                               else v) for k, v in entry.items()}
+    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()}
+              for g in js["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def write_checkpoint(run_dir: str | Path, method: Method, pair, *, step: int, planned_steps: int,
+                     seed: int, loop_state: dict, rng: dict, history: list, accuracy: dict,
+                     device: str, fit_settings: dict, wall_time_s: float,
+                     steps_per_second: float, run_id: str = "") -> Path:
+    """Write a resumable checkpoint of ``method`` at ``step`` and point ``config.json`` at it
+    (status "running"); older checkpoints are deleted afterwards. ``loop_state``: the training
+    loop's JSON-able counters; ``rng``: :func:`dalab.device.rng_state`."""
+    run_dir = Path(run_dir)
+    ck_root = run_dir / CHECKPOINTS
+    ck_root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{step:06d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=ck_root))
+    try:
+        w = _write_weights(method, tmp / WEIGHTS)
+        tensors, opt_json = {}, {}
+        for oname, opt in method.optimizers.items():
+            t, j = _flatten_optimizer(oname, opt.state_dict())
+            tensors.update(t)
+            opt_json[oname] = j
+        for k, v in method.training_state().items():
+            tensors[f"method/{k}"] = v.detach().to("cpu").contiguous()
+        tensors["rng/torch"] = rng["torch"]
+        for i, c in enumerate(rng.get("cuda", [])):
+            tensors[f"rng/cuda/{i}"] = c
+        save_file(tensors, str(tmp / STATE_TENSORS), metadata={"format": FORMAT})
+        state = {"step": step, "planned_steps": planned_steps, "seed": seed,
+                 "optimizers": opt_json,
+                 "schedulers": {k: s.state_dict() for k, s in method.schedulers.items()},
+                 "rng": {"python": rng["python"], "numpy": rng["numpy"],
+                         "cuda_devices": len(rng.get("cuda", []))},
+                 "loop": loop_state}
+        (tmp / STATE_JSON).write_text(json.dumps(state))
+        final = ck_root / name
+        if final.exists():  # left by a run killed before config.json pointed at it
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    rel = f"{CHECKPOINTS}/{name}"
+    info = run_description(
+        method, pair, seed=seed, steps=step, status="running",
+        message=f"training: checkpoint at step {step} of {planned_steps}", accuracy=accuracy,
+        history=history, device=device, wall_time_s=wall_time_s,
+        steps_per_second=steps_per_second, weights={"file": f"{rel}/{WEIGHTS}", **w},
+        extra={"checkpoint": {"dir": rel, "step": step}, "planned_steps": planned_steps,
+               "fit": fit_settings, "pid": os.getpid(), "host": socket.gethostname(),
+               "run_id": run_id, "updated": time.time(),
+               **({"data": DATA} if (run_dir / DATA).is_file() else {})})
+    _write_config(run_dir, info)
+    for old in ck_root.iterdir():  # the one config.json points at stays
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    return final
+
+
+def read_checkpoint(run_dir: str | Path) -> tuple[dict, dict, dict]:
+    """``(info, state, tensors)`` of the checkpoint ``config.json`` points at: ``state`` from
+    ``train_state.json``, ``tensors`` from ``train_state.safetensors`` (hash of the weights
+    checked by the caller through :func:`load_run`)."""
+    run_dir = Path(run_dir)
+    info = read_run_info(run_dir)
+    ck = info.get("checkpoint")
+    if not ck:
+        raise RunError(f"{run_dir / CONFIG}: no checkpoint to resume (status "
+                       f"{info.get('status')!r}); only runs trained with checkpoint_every "
+                       f"(--checkpoint-every) can be resumed")
+    d = _inside(run_dir, ck["dir"])
+    try:
+        state = json.loads((d / STATE_JSON).read_text())
+        tensors = load_file(str(d / STATE_TENSORS))
+    except (OSError, ValueError, SafetensorError) as e:
+        raise RunError(f"{d}: unreadable checkpoint ({e})") from None
+    return info, state, tensors
+
+
+def restore_optimizers(method: Method, state: dict, tensors: dict) -> None:
+    """Load optimizer and scheduler states (built by ``setup_optimizers``) and the method's
+    training state from a checkpoint."""
+    for oname, opt in method.optimizers.items():
+        opt.load_state_dict(_unflatten_optimizer(state["optimizers"][oname], tensors))
+    for sname, sch in method.schedulers.items():
+        sch.load_state_dict(state["schedulers"][sname])
+    method.load_training_state({k.removeprefix("method/"): v for k, v in tensors.items()
+                                if k.startswith("method/")})
+
+
+def checkpoint_rng(state: dict, tensors: dict) -> dict:
+    """The RNG states of a checkpoint, in :func:`dalab.device.set_rng_state`'s form."""
+    out = {"python": state["rng"]["python"], "numpy": state["rng"]["numpy"],
+           "torch": tensors["rng/torch"]}
+    n = state["rng"].get("cuda_devices", 0)
+    if n:
+        out["cuda"] = [tensors[f"rng/cuda/{i}"] for i in range(n)]
+    return out
+
+
+ACTIVE_RUNS: set[str] = set()  # run ids of fits in progress in this process (train.fit)
+
+
+def run_status(info: dict) -> str:
+    """"finished" / "diverged" / "stopped" as recorded; a "running" run whose process is gone
+    (or whose last checkpoint is over an hour old on another host) is "incomplete"."""
+    status = info.get("status")
+    if status != "running":
+        return str(status)
+    if info.get("host") == socket.gethostname():
+        if info.get("pid") == os.getpid():
+            return "running" if info.get("run_id") in ACTIVE_RUNS else "incomplete"
+        try:
+            os.kill(int(info.get("pid", -1)), 0)
+            return "running"
+        except (OSError, ValueError, OverflowError):
+            return "incomplete"
+    return "running" if time.time() - float(info.get("updated", 0)) < 3600 else "incomplete"
+
+
+def _inside(run_dir: Path, rel: str) -> Path:
+    """``run_dir / rel``, refused when it leaves ``run_dir`` (an edited config.json)."""
+    root = run_dir.resolve()
+    p = (run_dir / rel).resolve()
+    if p != root and root not in p.parents:
+        raise RunError(f"{run_dir / CONFIG}: path {rel!r} points outside the run directory")
+    return p
+
+
+def weights_path(run_dir: str | Path, info: dict) -> Path:
+    """The weights file ``config.json`` points at (inside the run directory)."""
+    try:
+        rel = info["weights"]["file"]
+    except (KeyError, TypeError):
+        raise RunError(f"{Path(run_dir) / CONFIG}: no weights recorded") from None
+    return _inside(Path(run_dir), rel)
+
+
+def load_pair(run_dir: str | Path, info: dict | None = None):
+    """The pair a run was trained on: its named domains (``origin`` "domains"), or the arrays
+    it saved in ``data.npz`` (``--save-data``); the data fingerprint is checked when the run
+    recorded one. Raises :class:`RunError` when the data cannot be had."""
+    from .data import DomainPair, pair_from_saved
+
+    run_dir = Path(run_dir)
+    info = info or read_run_info(run_dir)
+    p = info.get("pair") or {}
+    if p.get("origin", "domains") == "arrays":
+        data = run_dir / DATA
+        if not data.is_file():
+            raise RunError(f"{run_dir}: trained on arrays that were not saved with the run "
+                           f"(no {DATA}); evaluate it in Python with the same pair "
+                           f"(dalab.evaluate(model, pair)), or train with save_data=True / "
+                           f"--save-data")
+        try:
+            with np.load(data, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError) as e:
+            raise RunError(f"{data}: unreadable saved data ({e})") from None
+        pair = pair_from_saved(arrays, p)
+    else:
+        pair = DomainPair(p["source"], p["target"], split_seed=p.get("split_seed", 0))
+    want = p.get("fingerprint")
+    if want and pair.fingerprint() != want:
+        raise RunError(f"{run_dir}: the data differs from what the run was trained on "
+                       f"(fingerprint {pair.fingerprint()[:12]}, recorded {want[:12]})")
+    return pair
+
+
+class MetricsLog:
+    """Per-step metrics as CSV (``step`` then one column per metric, in order of first
+    appearance). Rows are buffered and written on :meth:`flush` (fit flushes at every
+    evaluation and checkpoint, and at least every ``flush_s`` seconds); a metric that appears
+    later (a method's second phase) rewrites the file once with the wider header.
+    ``truncate_after=N`` drops rows after step N (a resumed run redoes them)."""
+
+    def __init__(self, path: str | Path, truncate_after: int | None = None,
+                 flush_s: float = 5.0):
+        self.path = Path(path)
+        self.columns: list[str] = []
+        self.rows: list[dict] = []
+        self.flush_s, self._last = flush_s, time.monotonic()
+        if self.path.is_file():
+            with open(self.path, newline="") as f:
+                reader = csv.DictReader(f)
+                self.columns = [c for c in (reader.fieldnames or []) if c != "step"]
+                kept = [r for r in reader if r.get("step", "").isdigit()
+                        and (truncate_after is None or int(r["step"]) <= truncate_after)]
+            self._rewrite(kept)
+        self._pending: list[dict] = []
+
+    def _rewrite(self, rows: list[dict]) -> None:
+        def write(tmp):
+            with open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, ["step", *self.columns], restval="")
+                w.writeheader()
+                w.writerows(rows)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.path, write)
+
+    def write(self, step: int, metrics: dict) -> None:
+        self._pending.append({"step": step, **{k: repr(float(v)) for k, v in metrics.items()}})
+        if time.monotonic() - self._last > self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = time.monotonic()
+        if not self._pending:
+            return
+        new = [k for r in self._pending for k in r if k != "step" and k not in self.columns]
+        if new or not self.path.is_file():
+            old = []
+            if self.path.is_file():
+                with open(self.path, newline="") as f:
+                    old = list(csv.DictReader(f))
+            self.columns += list(dict.fromkeys(new))
+            self._rewrite(old + self._pending)
+        else:
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, ["step", *self.columns], restval="").writerows(self._pending)
+        self._pending = []
+
+    def close(self) -> None:
+        self.flush()
+
+
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    """``metrics.csv`` of a run as a list of ``{"step": int, name: float, ...}`` (empty
+    values are left out); ``[]`` when the run has none."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{"step": int(r["step"]), **{k: float(v) for k, v in r.items()
+                                            if k != "step" and v not in ("", None)}}
+                for r in csv.DictReader(f) if r.get("step", "").isdigit()]
 
 
 def read_run_info(run_dir: str | Path) -> dict:
@@ -108,17 +432,24 @@ def read_run_info(run_dir: str | Path) -> dict:
     return info
 
 
+def verified_weights(run_dir: str | Path, info: dict) -> Path:
+    """The weights file of a run after checking its sha256 against ``config.json``."""
+    weights = weights_path(run_dir, info)
+    if not weights.is_file():
+        raise RunError(f"{weights}: weights file missing")
+    actual = sha256_file(weights)
+    if actual != info["weights"].get("sha256"):
+        raise RunError(f"{weights}: sha256 {actual} does not match "
+                       f"{info['weights'].get('sha256')} recorded in {CONFIG}; the file was "
+                       f"changed or corrupted, refusing to load")
+    return weights
+
+
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[Method, dict]:
     """Rebuild the method of a run and load its verified weights. Returns ``(method, info)``."""
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
-    weights = run_dir / info["weights"]["file"]
-    if not weights.is_file():
-        raise RunError(f"{weights}: weights file missing")
-    actual = sha256_file(weights)
-    if actual != info["weights"]["sha256"]:
-        raise RunError(f"{weights}: sha256 {actual} does not match {info['weights']['sha256']} "
-                       f"recorded in {CONFIG}; the file was changed or corrupted, refusing to load")
+    weights = verified_weights(run_dir, info)
     try:
         method = build_method(info["method"], input_shape=info["input_shape"],
                               num_classes=info["num_classes"], config=info["config"])
@@ -128,7 +459,6 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[M
         load_model(method, str(weights), strict=True)
     except (SafetensorError, RuntimeError, OSError) as e:
         raise RunError(f"{weights}: weights do not fit {info['method']} ({e})") from None
-    from .train import resolve_device  # late: train imports this module's users
     method.to(resolve_device(device))
     method.eval()
     return method, info

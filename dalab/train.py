@@ -1,18 +1,23 @@
 """``fit()``: the one training loop every method uses (DESIGN.md, "Training").
 
-The loop knows nothing of any objective: it moves balanced batches to the device, calls
-``method.train_step``, guards against non-finite losses, evaluates target-test accuracy every
-``eval_every`` steps into a history, reports to callbacks and honours a stop event.
+The loop knows nothing of any objective. It builds the method's optimizers and schedules after
+moving it to the device (``Method.on_fit_start``), moves balanced batches to the device, calls
+``method.train_step``, steps the schedules, guards against non-finite losses, evaluates every
+``eval_every`` steps into a history, reports to callbacks and honours a stop event. With a run
+directory (``out``) it streams per-step metrics to ``metrics.csv`` (and TensorBoard when asked),
+writes a resumable checkpoint every ``checkpoint_every`` steps and saves the run at the end;
+``resume_from`` continues a killed run to its planned step count and ends with the weights an
+uninterrupted run of the same seed on the same device would have (bit for bit on the CPU).
 
 ``train()`` is the convenience the CLI and the app call: seed, build pair and method, fit,
-save the run.
+save the run. ``resume()`` rebuilds a run from its directory and continues it.
 """
 from __future__ import annotations
 
 import math
-import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -20,13 +25,20 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
+from . import runs
 from .data import DomainPair
+from .device import resolve_device, rng_state, seed_everything, set_rng_state
+from .losses import entropy
 from .methods import Method, build_method
+
+__all__ = ["DivergedError", "FitEvent", "FitResult", "accuracy", "evaluate_pair", "fit",
+           "fit_and_save", "predict_labels", "prepare", "resolve_device", "resume",
+           "seed_everything", "train"]
 
 
 @dataclass
 class FitEvent:
-    """What callbacks receive. ``kind``: "start", "step", "eval" or "end"."""
+    """What callbacks receive. ``kind``: "start", "step", "eval", "checkpoint" or "end"."""
     kind: str
     step: int
     total: int
@@ -43,155 +55,280 @@ class FitResult:
     wall_time_s: float
     device: str
     steps_per_second: float
+    run_dir: Path | None = None   # where the run was saved (fit(out=...) / resume_from)
 
 
 class DivergedError(RuntimeError):
     """Raised by ``train(..., raise_on_divergence=True)``; the message says what to change."""
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" -> cuda, then mps, then cpu. An explicit device that is absent is an error."""
-    if str(device) == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but torch sees no CUDA GPU; use 'auto' or 'cpu'")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None)
-                                  and torch.backends.mps.is_available()):
-        raise ValueError("device 'mps' was asked for but is not available; use 'auto' or 'cpu'")
-    return dev
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-@torch.no_grad()
 def predict_labels(method: Method, x: np.ndarray, device=None, batch_size: int = 1000,
                    predict: Callable | None = None) -> np.ndarray:
-    """Predicted classes of ``x`` in batches (eval mode, restored afterwards).
-    ``predict`` defaults to ``method.predict``."""
-    device = device or next(method.parameters()).device
-    predict = predict or method.predict
-    was_training = method.training
-    method.eval()
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb = torch.from_numpy(np.array(x[i:i + batch_size], np.float32)).to(device)
-        out.append(predict(xb).argmax(1).cpu().numpy())
-    method.train(was_training)
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
+    """Predicted classes of ``x`` in batches (eval mode, restored afterwards); see
+    :meth:`Method.predict_numpy`. ``device`` is the method's own (kept for callers)."""
+    return method.predict_numpy(x, batch_size, predict)
 
 
 def accuracy(method: Method, x: np.ndarray, y: np.ndarray, device=None,
              batch_size: int = 1000, predict: Callable | None = None) -> float:
     """Share of ``x`` whose predicted class equals ``y``."""
-    if len(y) == 0:
+    if y is None or len(y) == 0:
         return float("nan")
-    return float((predict_labels(method, x, device, batch_size, predict) == y).mean())
+    return float((method.predict_numpy(x, batch_size, predict) == y).mean())
 
 
 def evaluate_pair(method: Method, pair: DomainPair, device=None) -> dict:
-    """Target and source test accuracy, plus ``target_test_<suffix>`` for each of the
-    method's ``extra_predictors``."""
+    """Source test accuracy, the target test accuracy when the pair has target labels (plus
+    ``target_test_<suffix>`` for each of the method's ``extra_predictors``), and the label-free
+    ``target_entropy``: the mean entropy (nats) of the predictions on the target test images."""
     ev = pair.evaluation
-    out = {"target_test": accuracy(method, ev.x_test, ev.y_test, device),
-           "source_test": accuracy(method, pair.x_s_test, pair.y_s_test, device)}
-    for suffix, fn in method.extra_predictors().items():
-        out[f"target_test_{suffix}"] = accuracy(method, ev.x_test, ev.y_test, device,
-                                                predict=fn)
+    logits = torch.from_numpy(method_logits(method, ev.x_test))
+    out = {}
+    if ev.has_labels:
+        out["target_test"] = float((logits.argmax(1).numpy() == ev.y_test).mean()) \
+            if len(ev.y_test) else float("nan")
+    out["source_test"] = accuracy(method, pair.x_s_test, pair.y_s_test)
+    out["target_entropy"] = float(entropy(logits)) if len(logits) else float("nan")
+    if ev.has_labels:
+        for suffix, fn in method.extra_predictors().items():
+            out[f"target_test_{suffix}"] = accuracy(method, ev.x_test, ev.y_test, predict=fn)
     return out
+
+
+def method_logits(method: Method, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    from .methods.base import batched
+    return batched(method.predict, x, batch_size, module=method)
 
 
 def _snapshot(method: Method) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in method.state_dict().items()}
 
 
-def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
-        device: str | torch.device = "auto", seed: int = 0, eval_every: int | None = None,
-        callbacks: Iterable[Callable[[FitEvent], None]] = (),
-        stop_event: threading.Event | None = None) -> FitResult:
-    """Train ``method`` on ``pair`` for ``steps`` steps and return what happened.
-
-    - ``eval_every`` (default: steps // 10, at least 1) evaluates target and source test
-      accuracy into ``history``; a final evaluation always closes the run.
-    - A non-finite loss stops the run: the weights of the last evaluation whose losses were
-      finite are restored, ``status = "diverged"`` and ``message`` says what to try.
-    - ``stop_event.set()`` from another thread stops after the current step (``"stopped"``).
-    """
-    steps = int(steps if steps is not None else method.default_steps)
+def _check_fit_args(method: Method, pair, steps: int, checkpoint_every, out, resume_from,
+                    tensorboard: bool) -> None:
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if tuple(pair.input_shape) != tuple(method.input_shape):
         raise ValueError(f"{method.name} was built for inputs {method.input_shape} but the pair "
                          f"{pair.name} has {pair.input_shape}")
+    if method.uses_target_labels and not pair.evaluation.has_labels:
+        raise ValueError(f"{method.name} trains on target labels, but this pair's target has "
+                         "none (built from unlabelled arrays)")
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    if checkpoint_every and not (out or resume_from):
+        raise ValueError("checkpoint_every needs a run directory: pass out=DIR")
+    if tensorboard:
+        try:
+            import tensorboard as _  # noqa: F401  (torch.utils.tensorboard needs the package)
+        except ImportError:
+            raise ValueError("tensorboard=True needs the optional `tensorboard` package "
+                             "(pip install tensorboard); metrics.csv is written without it") \
+                from None
+
+
+def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
+        device: str | torch.device = "auto", seed: int = 0, eval_every: int | None = None,
+        callbacks: Iterable[Callable[[FitEvent], None]] = (),
+        stop_event: threading.Event | None = None, out: str | Path | None = None,
+        checkpoint_every: int | None = None, resume_from: str | Path | None = None,
+        max_grad_norm: float | None = None, tensorboard: bool = False,
+        save_data: bool = False, keep_checkpoints: bool = False,
+        extra: dict | None = None) -> FitResult:
+    """Train ``method`` on ``pair`` for ``steps`` steps and return what happened.
+
+    - ``eval_every`` (default: steps // 10, at least 1) evaluates target and source test
+      accuracy (and the label-free target entropy) into ``history``; a final evaluation
+      always closes the run.
+    - A non-finite loss stops the run: the weights of the last evaluation whose losses were
+      finite are restored, ``status = "diverged"`` and ``message`` says what to try.
+    - ``stop_event.set()`` from another thread stops after the current step (``"stopped"``).
+    - ``out``: the run directory. Per-step metrics go to ``out/metrics.csv`` (and TensorBoard
+      event files under ``out/tensorboard`` with ``tensorboard=True``); the run is saved there
+      at the end (``save_data``: with a copy of the pair's arrays). ``checkpoint_every=N``
+      writes a resumable checkpoint at step 0 and every N steps.
+    - ``resume_from``: a run directory with a checkpoint; training continues from it, in it,
+      to its planned step count (``steps`` may be omitted; another value is an error). The
+      method must be built as the run's (same name, config and shapes) and the pair must have
+      the recorded data fingerprint.
+    - ``max_grad_norm``: clip each update's gradient norm (``Method.update``).
+    """
+    state = tensors = None
+    if resume_from is not None:
+        info, state, tensors = runs.read_checkpoint(resume_from)
+        _check_resume(method, pair, info, state, steps)
+        steps = state["planned_steps"]
+        out = resume_from
+        fs = info.get("fit", {})
+        eval_every = eval_every or fs.get("eval_every")
+        checkpoint_every = checkpoint_every or fs.get("checkpoint_every")
+        max_grad_norm = max_grad_norm if max_grad_norm is not None else fs.get("max_grad_norm")
+        seed = state["seed"]
+    steps = int(steps if steps is not None else method.default_steps)
+    _check_fit_args(method, pair, steps, checkpoint_every, out, resume_from, tensorboard)
     eval_every = max(1, int(eval_every or max(1, steps // 10)))
+    run_dir = Path(out) if out is not None else None
     dev = resolve_device(device)
     seed_everything(seed)
     method.to(dev)
     method.train()
-    method.on_fit_start(steps)
+    method.max_grad_norm = max_grad_norm
+    method.on_fit_start(steps)           # builds optimizers and schedules on the device
     callbacks = list(callbacks)
+    fit_settings = {"eval_every": eval_every, "checkpoint_every": checkpoint_every,
+                    "max_grad_norm": max_grad_norm, "device": str(dev)}
 
     def emit(kind, step, metrics):
         for cb in callbacks:
             cb(FitEvent(kind, step, steps, metrics))
 
-    batches = pair.batches(method.config.batch_size, seed=seed,
-                           with_target_labels=method.uses_target_labels)
     history: list[dict] = []
-    good_state, good_step = _snapshot(method), 0
-    status, message, done = "finished", f"trained {steps} steps", 0
     sums: dict[str, float] = {}   # per metric: sum and count over the steps that reported it
     counts: dict[str, int] = {}
-    emit("start", 0, {"device": str(dev)})
-    t0 = time.perf_counter()
-    train_time = 0.0
-    for step in range(1, steps + 1):
-        if stop_event is not None and stop_event.is_set():
-            status, message = "stopped", f"stopped by request after {done} steps"
-            break
-        ts = time.perf_counter()
-        b = next(batches).to(dev)
-        metrics = method.train_step(b.x_s, b.y_s, b.x_t, step, y_t=b.y_t)
-        train_time += time.perf_counter() - ts
-        bad = [k for k, v in metrics.items() if not math.isfinite(v)]
-        if bad:
-            method.load_state_dict(good_state)
-            status = "diverged"
-            message = (f"step {step}: {', '.join(f'{k}={metrics[k]}' for k in bad)}; training "
-                       f"stopped and the weights of step {good_step} (the last evaluation with "
-                       f"finite losses) were restored. Try a smaller learning rate "
-                       f"(--set lr=...) or loss weights.")
-            done = good_step
-            break
-        done = step
-        for k, v in metrics.items():
-            sums[k] = sums.get(k, 0.0) + v
-            counts[k] = counts.get(k, 0) + 1
-        emit("step", step, metrics)
-        if step % eval_every == 0 or step == steps:
-            record = {"step": step, **evaluate_pair(method, pair, dev),
-                      **{k: v / counts[k] for k, v in sums.items()},
-                      "time_s": round(time.perf_counter() - t0, 3)}
-            sums, counts = {}, {}
-            history.append(record)
-            good_state, good_step = _snapshot(method), step
-            emit("eval", step, record)
+    done, train_time, elapsed_before = 0, 0.0, 0.0
+    if state is not None:            # resume: weights, optimizers, RNG, loop counters
+        _restore(method, resume_from, state, tensors, dev)
+        loop = state["loop"]
+        done, history = state["step"], loop["history"]
+        sums, counts = loop["sums"], loop["counts"]
+        train_time, elapsed_before = loop["train_time"], loop["elapsed"]
+    good_state, good_step = _snapshot(method), done
+    status, message = "finished", f"trained {steps} steps"
+    log = runs.MetricsLog(run_dir / runs.METRICS, truncate_after=done) if run_dir else None
+    tb = _tensorboard(run_dir) if (tensorboard and run_dir) else None
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if save_data:
+            runs.save_pair_data(run_dir, pair)
+    batches = pair.batches(method.config.batch_size, seed=seed,
+                           with_target_labels=method.uses_target_labels, start=done)
+    t0 = time.perf_counter() - elapsed_before
+    run_id = uuid.uuid4().hex
+
+    def last_accuracy():
+        keys = ("target_test", "source_test", "target_entropy")
+        return {k: history[-1][k] for k in keys if history and k in history[-1]}
+
+    def checkpoint(step):
+        loop_state = {"history": history, "sums": sums, "counts": counts,
+                      "train_time": train_time, "elapsed": time.perf_counter() - t0}
+        runs.write_checkpoint(
+            run_dir, method, pair, step=step, planned_steps=steps, seed=seed,
+            loop_state=loop_state, rng=rng_state(), history=history, accuracy=last_accuracy(),
+            device=str(dev), fit_settings=fit_settings,
+            wall_time_s=round(time.perf_counter() - t0, 3),
+            steps_per_second=round(step / train_time, 2) if train_time > 0 else 0.0,
+            run_id=run_id)
+        emit("checkpoint", step, {"run_dir": str(run_dir)})
+
+    emit("start", done, {"device": str(dev), "resumed_from": done if state else None})
+    runs.ACTIVE_RUNS.add(run_id)
+    try:
+        if checkpoint_every and state is None:
+            checkpoint(0)
+        for step in range(done + 1, steps + 1):
+            if stop_event is not None and stop_event.is_set():
+                status, message = "stopped", f"stopped by request after {done} steps"
+                break
+            ts = time.perf_counter()
+            b = next(batches).to(dev)
+            metrics = method.train_step(b.x_s, b.y_s, b.x_t, step, y_t=b.y_t)
+            method.step_schedules()
+            train_time += time.perf_counter() - ts
+            bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+            if bad:
+                method.load_state_dict(good_state)
+                status = "diverged"
+                message = (f"step {step}: {', '.join(f'{k}={metrics[k]}' for k in bad)}; "
+                           f"training stopped and the weights of step {good_step} (the last "
+                           f"evaluation with finite losses) were restored. "
+                           f"{_divergence_hint(method)}")
+                done = good_step
+                break
+            done = step
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + v
+                counts[k] = counts.get(k, 0) + 1
+            if log is not None:
+                log.write(step, metrics)
+            if tb is not None:
+                for k, v in metrics.items():
+                    tb.add_scalar(f"train/{k}", v, step)
+            emit("step", step, metrics)
+            if step % eval_every == 0 or step == steps:
+                record = {"step": step, **evaluate_pair(method, pair, dev),
+                          **{k: v / counts[k] for k, v in sums.items()},
+                          "time_s": round(time.perf_counter() - t0, 3)}
+                sums, counts = {}, {}
+                history.append(record)
+                good_state, good_step = _snapshot(method), step
+                if log is not None:
+                    log.flush()
+                if tb is not None:
+                    for k, v in record.items():
+                        if k != "step" and isinstance(v, float) and math.isfinite(v):
+                            tb.add_scalar(f"eval/{k}", v, step)
+                emit("eval", step, record)
+            if checkpoint_every and step % checkpoint_every == 0 and step < steps:
+                if log is not None:
+                    log.flush()
+                checkpoint(step)
+    finally:
+        runs.ACTIVE_RUNS.discard(run_id)
+        if log is not None:
+            log.close()
+        if tb is not None:
+            tb.close()
     acc = evaluate_pair(method, pair, dev)
     wall = time.perf_counter() - t0
     result = FitResult(status=status, message=message, steps_done=done, history=history,
                        accuracy=acc, wall_time_s=round(wall, 3), device=str(dev),
-                       steps_per_second=round(done / train_time, 2) if train_time > 0 else 0.0)
+                       steps_per_second=round(done / train_time, 2) if train_time > 0 else 0.0,
+                       run_dir=run_dir)
+    if run_dir is not None:
+        runs.save_run(run_dir, method, pair, result, seed=seed,
+                      extra={"fit": fit_settings, "planned_steps": steps, **(extra or {})},
+                      keep_checkpoints=keep_checkpoints)
     emit("end", done, {"status": status, "message": message, **acc})
     return result
+
+
+def _divergence_hint(method: Method) -> str:
+    """What to change after a divergence, naming this method's real learning-rate keys."""
+    import dataclasses
+    keys = [f.name for f in dataclasses.fields(method.config) if f.name.startswith("lr")
+            and isinstance(getattr(method.config, f.name), float)]
+    sets = " or ".join(f"--set {k}=..." for k in keys) or "a smaller learning rate"
+    return f"Try a smaller learning rate ({sets}), smaller loss weights or --max-grad-norm."
+
+
+def _check_resume(method: Method, pair, info: dict, state: dict, steps) -> None:
+    spec = method.spec()
+    for key in ("method", "config", "input_shape", "num_classes"):
+        if info.get(key) != spec[key]:
+            raise ValueError(f"resume: the run was trained as {key}={info.get(key)!r}, the "
+                             f"method given is {key}={spec[key]!r}")
+    want = info.get("pair", {}).get("fingerprint")
+    if want and want != pair.fingerprint():
+        raise ValueError(f"resume: the pair's data (fingerprint {pair.fingerprint()[:12]}) is "
+                         f"not the data the run was trained on ({want[:12]})")
+    if steps is not None and int(steps) != state["planned_steps"]:
+        raise ValueError(f"resume: the run was planned for {state['planned_steps']} steps "
+                         f"(its schedules depend on it); got steps={steps}")
+
+
+def _restore(method: Method, run_dir, state: dict, tensors: dict, dev) -> None:
+    from safetensors.torch import load_model
+
+    info = runs.read_run_info(run_dir)
+    load_model(method, str(runs.verified_weights(run_dir, info)), strict=True, device=str(dev))
+    runs.restore_optimizers(method, state, tensors)
+    set_rng_state(runs.checkpoint_rng(state, tensors))
+
+
+def _tensorboard(run_dir: Path):
+    from torch.utils.tensorboard import SummaryWriter
+    return SummaryWriter(str(run_dir / "tensorboard"))
 
 
 def prepare(method: str, source: str, target: str, *, overrides: list[str] | None = None,
@@ -199,23 +336,25 @@ def prepare(method: str, source: str, target: str, *, overrides: list[str] | Non
     """Build the pair and a freshly seeded method; every bad name or value fails here,
     before any training starts. Returns ``(method, pair)``."""
     pair = DomainPair(source, target, split_seed=split_seed)
+    return build_for(method, pair, overrides=overrides, config=config, seed=seed), pair
+
+
+def build_for(method: str, pair, *, overrides: list[str] | None = None,
+              config: dict | None = None, seed: int = 0) -> Method:
+    """A freshly seeded ``method`` shaped for ``pair``."""
     seed_everything(seed)
-    model = build_method(method, input_shape=pair.input_shape, num_classes=pair.num_classes,
-                         config=config, overrides=overrides)
-    return model, pair
+    return build_method(method, input_shape=pair.input_shape, num_classes=pair.num_classes,
+                        config=config, overrides=overrides)
 
 
 def fit_and_save(model: Method, pair: DomainPair, steps: int | None = None, *, seed: int = 0,
                  out: str | Path | None = None, raise_on_divergence: bool = False, **fit_kwargs):
-    """``fit`` then save the run to ``out`` (if given). A diverged run is saved too (its last
+    """``fit`` with the run saved to ``out`` (if given). A diverged run is saved too (its last
     good weights, status "diverged") so nothing is lost. Returns ``(result, run_dir)``."""
-    from . import runs
-
-    result = fit(model, pair, steps, seed=seed, **fit_kwargs)
-    run_dir = runs.save_run(out, model, pair, result, seed=seed) if out else None
+    result = fit(model, pair, steps, seed=seed, out=out, **fit_kwargs)
     if result.status == "diverged" and raise_on_divergence:
         raise DivergedError(result.message)
-    return result, run_dir
+    return result, result.run_dir
 
 
 def train(method: str, source: str, target: str, steps: int | None = None, *,
@@ -223,10 +362,27 @@ def train(method: str, source: str, target: str, steps: int | None = None, *,
           split_seed: int = 0, out: str | Path | None = None, raise_on_divergence: bool = False,
           **fit_kwargs):
     """``prepare`` + ``fit_and_save``: what the CLI and the app call. ``fit_kwargs`` go to
-    :func:`fit` (device, eval_every, callbacks, stop_event). Returns
+    :func:`fit` (device, eval_every, callbacks, stop_event, checkpoint_every, ...). Returns
     ``(method, result, run_dir)``."""
     model, pair = prepare(method, source, target, overrides=overrides, config=config,
                           seed=seed, split_seed=split_seed)
     result, run_dir = fit_and_save(model, pair, steps, seed=seed, out=out,
                                    raise_on_divergence=raise_on_divergence, **fit_kwargs)
     return model, result, run_dir
+
+
+def resume(run_dir: str | Path, pair: DomainPair | None = None, **fit_kwargs):
+    """Continue the run in ``run_dir`` from its last checkpoint to its planned step count.
+    The pair is rebuilt from the run (named domains, or its saved ``data.npz``) unless given.
+    Returns ``(method, result, run_dir)``."""
+    info = runs.read_run_info(run_dir)
+    if runs.run_status(info) == "running":
+        raise ValueError(f"{run_dir}: the run is still training (process {info.get('pid')}); "
+                         "stop it first")
+    if info.get("status") in runs.FINAL_STATUSES:
+        raise ValueError(f"{run_dir}: the run has status {info['status']!r}: nothing to resume")
+    pair = pair if pair is not None else runs.load_pair(run_dir, info)
+    model = build_method(info["method"], input_shape=info["input_shape"],
+                         num_classes=info["num_classes"], config=info["config"])
+    result = fit(model, pair, resume_from=run_dir, **fit_kwargs)
+    return model, result, result.run_dir

@@ -224,8 +224,9 @@ def test_mcd_runs_algorithm_1_steps(registered):
         return encode(x)
     m.ae.encode = spy
     f_steps, g_steps = [], []
-    m.opt_f.register_step_post_hook(lambda *a: f_steps.append(len(calls)))
-    m.opt_g.register_step_post_hook(lambda *a: g_steps.append(len(calls)))
+    m.setup_optimizers()
+    m.optimizers["f"].register_step_post_hook(lambda *a: f_steps.append(len(calls)))
+    m.optimizers["g"].register_step_post_hook(lambda *a: g_steps.append(len(calls)))
     x_s, x_t = _images(seed=4), _images(seed=5)
     out = m.train_step(x_s, torch.arange(8) % 3, x_t, 1)
     assert len(calls) == 1 + 2 + 3

@@ -45,14 +45,22 @@ def test_target_only_refuses_to_train_without_target_labels():
 
 
 def test_dann_learning_rate_and_lambda_follow_the_paper_schedules():
+    """Step k of a 100-step run (as fit drives it: train_step, then step_schedules) runs at
+    lr 0.01 / (1 + 10 k/100)^0.75 with lambda_p = 2 / (1 + exp(-10 k/100)) - 1."""
     m = build_method("dann", input_shape=(2,), num_classes=2)
     m.on_fit_start(100)
     x, y = torch.rand(4, 2), torch.zeros(4, dtype=torch.long)
-    first = m.train_step(x, y, x, 0)
-    last = m.train_step(x, y, x, 100)
-    assert first["lambda_p"] == 0.0 and last["lambda_p"] == pytest.approx(1.0, abs=1e-3)
-    assert first["lr"] == pytest.approx(0.01)
+    outs = []
+    for k in range(1, 101):
+        outs.append(m.train_step(x, y, x, k))
+        m.step_schedules()
+    first, last = outs[0], outs[-1]
+    assert first["lambda_p"] == pytest.approx(2 / (1 + math.exp(-0.1)) - 1)
+    assert last["lambda_p"] == pytest.approx(1.0, abs=1e-3)
+    assert first["lr"] == pytest.approx(0.01 / 1.1 ** 0.75)
+    assert outs[49]["lr"] == pytest.approx(0.01 / 6 ** 0.75)
     assert last["lr"] == pytest.approx(0.01 / 11 ** 0.75)
+    assert m.lr("sgd") == pytest.approx(0.01 / 11 ** 0.75)  # the schedule ends at p = 1
 
 
 def test_dann_domain_gradient_is_reversed_in_the_features():

@@ -118,7 +118,7 @@ def test_extra_predictors_are_reported_next_to_target_test(monkeypatch):
     monkeypatch.setitem(METHODS, "two_heads", TwoHeads)
     res = train("two_heads", "ellipse-1", "ellipse-2", 30, eval_every=30)[1]
     acc = res.accuracy
-    assert set(acc) == {"target_test", "source_test", "target_test_flipped"}
+    assert set(acc) == {"target_test", "source_test", "target_test_flipped", "target_entropy"}
     # two classes: the flipped head is wrong exactly where the plain one is right
     assert acc["target_test"] + acc["target_test_flipped"] == pytest.approx(1.0)
     assert "target_test_flipped" in res.history[-1]

@@ -509,8 +509,8 @@ def load_npz(path: str | Path) -> Loaded:
             x, y, names = _npz_arrays(p, f)
     except OSError as e:
         raise DataError(f"npz domain: cannot read {p}: {e.strerror or e}") from None
-    x = _npz_images(p, x)
-    y = _npz_labels(p, y, len(x))
+    x = check_images(x, f"npz domain: {p}: x")
+    y = check_labels(y, len(x), f"npz domain: {p}: y")
     classes = _npz_classes(p, names, y)
     return Loaded(x, y, classes, None, (str(p),))
 
@@ -544,10 +544,13 @@ def _npz_arrays(p: Path, f) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
                             f"({type(e).__name__}: {e})") from None
 
 
-def _npz_images(p: Path, x: np.ndarray) -> np.ndarray:
+def check_images(x: np.ndarray, where: str) -> np.ndarray:
+    """Validate image arrays and return them as float32 ``(N, C, 28, 28)`` in [0, 1]: uint8
+    0-255 or float 0-1, ``(N, H, W)``, ``(N, H, W, C)`` or ``(N, C, H, W)`` with C in 1 or 3
+    (resized to 28 x 28). ``where`` starts every error message (it names the input)."""
     if x.dtype == bool or not (np.issubdtype(x.dtype, np.integer)
                                or np.issubdtype(x.dtype, np.floating)):
-        raise DataError(f"npz domain: {p}: x has dtype {x.dtype}; expected uint8 (0-255) or "
+        raise DataError(f"{where} has dtype {x.dtype}; expected uint8 (0-255) or "
                         f"float (0-1) images")
     if x.ndim == 3:
         x = x[:, None]
@@ -557,45 +560,47 @@ def _npz_images(p: Path, x: np.ndarray) -> np.ndarray:
         elif x.shape[3] in (1, 3):
             x = x.transpose(0, 3, 1, 2)  # (N, H, W, C)
         else:
-            raise DataError(f"npz domain: {p}: x has shape {x.shape}; with 4 dimensions one "
+            raise DataError(f"{where} has shape {x.shape}; with 4 dimensions one "
                             f"of axis 1 or 3 must be the channel axis with 1 or 3 channels")
     else:
-        raise DataError(f"npz domain: {p}: x has shape {x.shape}; expected (N, H, W), "
+        raise DataError(f"{where} has shape {x.shape}; expected (N, H, W), "
                         f"(N, H, W, C) or (N, C, H, W) with C in 1 or 3")
     if len(x) == 0 or x.shape[2] == 0 or x.shape[3] == 0:
-        raise DataError(f"npz domain: {p}: x has shape {x.shape}, no images")
+        raise DataError(f"{where} has shape {x.shape}, no images")
     if np.issubdtype(x.dtype, np.integer):
         lo, hi = int(x.min()), int(x.max())
         if lo < 0 or hi > 255:
-            raise DataError(f"npz domain: {p}: integer x has values in [{lo}, {hi}]; "
+            raise DataError(f"{where} (integers) has values in [{lo}, {hi}]; "
                             f"expected 0-255 (or float images in [0, 1])")
         scale = 1 / 255
     else:
         ok = np.isfinite(x).all()
         lo, hi = (float(x.min()), float(x.max())) if ok else (float("nan"), float("nan"))
         if not ok or lo < 0 or hi > 1:
-            raise DataError(f"npz domain: {p}: float x has values in [{lo}, {hi}]"
+            raise DataError(f"{where} (floats) has values in [{lo}, {hi}]"
                             f"{'' if ok else ' (with nan/inf)'}; expected [0, 1] "
                             f"(store 0-255 images as uint8)")
         scale = 1.0
     return _to_float_resized(x, scale=scale)
 
 
-def _npz_labels(p: Path, y: np.ndarray, n: int) -> np.ndarray:
+def check_labels(y: np.ndarray, n: int, where: str, what: str = "images") -> np.ndarray:
+    """Validate ``(N,)`` integer labels for ``n`` ``what`` (images or points); int64.
+    ``where`` names the input."""
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise DataError(f"npz domain: {p}: y has shape {y.shape}; expected (N,) labels")
+        raise DataError(f"{where} has shape {y.shape}; expected (N,) labels")
     if len(y) != n:
-        raise DataError(f"npz domain: {p}: x holds {n} images but y holds {len(y)} labels")
+        raise DataError(f"{where}: {n} {what} but {len(y)} labels")
     if y.dtype == bool or not (np.issubdtype(y.dtype, np.integer)
                                or np.issubdtype(y.dtype, np.floating)):
-        raise DataError(f"npz domain: {p}: y has dtype {y.dtype}; expected integer labels")
+        raise DataError(f"{where} has dtype {y.dtype}; expected integer labels")
     if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y) & (np.mod(y, 1) == 0)):
-        raise DataError(f"npz domain: {p}: y holds non-integer labels (e.g. "
+        raise DataError(f"{where} holds non-integer labels (e.g. "
                         f"{y[~(np.isfinite(y) & (np.mod(y, 1) == 0))][0]})")
     if y.min() < 0:
-        raise DataError(f"npz domain: {p}: y holds negative labels (min {y.min()}); "
+        raise DataError(f"{where} holds negative labels (min {y.min()}); "
                         f"labels must be 0, 1, 2, ...")
     return y.astype(np.int64)
 

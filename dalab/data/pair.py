@@ -12,6 +12,7 @@ exception is a method with ``uses_target_labels = True`` (``target_only``, the u
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -36,15 +37,25 @@ class Batch:
 
 
 class TargetEvaluation:
-    """The only door to target labels: test split for scores, train labels for selection."""
+    """The only door to target labels: test split for scores, train labels for selection.
+
+    A pair built from unlabelled target arrays has no target labels at all: ``has_labels`` is
+    False, ``y_test`` is None and ``train_labeled()`` raises."""
 
     def __init__(self, x_test, y_test, x_train, y_train):
         self.x_test, self.y_test = x_test, y_test
         self._x_train, self._y_train = x_train, y_train
 
+    @property
+    def has_labels(self) -> bool:
+        return self.y_test is not None
+
     def train_labeled(self) -> tuple[np.ndarray, np.ndarray]:
         """Target train images with labels: for the target-only upper bound and for held-out
         model selection, never for an adaptation method's training."""
+        if self._y_train is None:
+            raise DataError("this pair's target domain has no labels (built from unlabelled "
+                            "arrays): nothing that needs target labels can run on it")
         return self._x_train, self._y_train
 
 
@@ -67,21 +78,57 @@ class DomainPair:
         if s.num_classes != t.num_classes:
             raise DataError(f"cannot pair {s.name!r} ({s.num_classes} classes) with "
                             f"{t.name!r} ({t.num_classes} classes): the label sets must match")
-        self.source_name, self.target_name = s.name, t.name
+        c = max(s.channels, t.channels)
+        self._setup(s.name, t.name, split_seed, s.kind, s.classes,
+                    _harmonise(s.train.x, c, s.kind), s.train.y,
+                    _harmonise(s.test.x, c, s.kind), s.test.y,
+                    _harmonise(t.train.x, c, t.kind), t.train.y,
+                    _harmonise(t.test.x, c, t.kind), t.test.y, origin="domains")
+
+    def _setup(self, source_name, target_name, split_seed, kind, classes, x_s_train, y_s_train,
+               x_s_test, y_s_test, x_t_train, y_t_train, x_t_test, y_t_test, *, origin: str,
+               shuffle: bool = True) -> None:
+        self.source_name, self.target_name = source_name, target_name
         self.split_seed = split_seed
-        self.kind = s.kind
-        self.classes = s.classes
-        self.num_classes = s.num_classes
-        cs, ct = s.channels, t.channels
-        c = max(cs, ct)
-        self.x_s_train = _harmonise(s.train.x, c, s.kind)
-        self.y_s_train = s.train.y
-        self.x_s_test = _harmonise(s.test.x, c, s.kind)
-        self.y_s_test = s.test.y
-        self.x_t_train = _harmonise(t.train.x, c, t.kind)
-        self.evaluation = TargetEvaluation(_harmonise(t.test.x, c, t.kind), t.test.y,
-                                           self.x_t_train, t.train.y)
+        self.kind = kind
+        self.classes = tuple(classes)
+        self.num_classes = len(self.classes)
+        self.origin = origin          # "domains" (named, reloadable) or "arrays"
+        self.shuffle = shuffle        # False: batches walk the data in order (toy experiments)
+        self.x_s_train, self.y_s_train = x_s_train, y_s_train
+        self.x_s_test, self.y_s_test = x_s_test, y_s_test
+        self.x_t_train = x_t_train
+        self.evaluation = TargetEvaluation(x_t_test, y_t_test, x_t_train, y_t_train)
         self.input_shape = tuple(self.x_s_train.shape[1:])
+        self._fingerprint = None
+
+    def fingerprint(self) -> str:
+        """sha256 over every array of the pair (shapes, dtypes and bytes, in a fixed order):
+        a run records it, so ``eval`` can check it re-evaluates the data it was trained on."""
+        if self._fingerprint is None:
+            ev = self.evaluation
+            h = hashlib.sha256()
+            for a in (self.x_s_train, self.y_s_train, self.x_s_test, self.y_s_test,
+                      self.x_t_train, ev._y_train, ev.x_test, ev.y_test):
+                if a is None:
+                    h.update(b"none;")
+                    continue
+                a = np.ascontiguousarray(a)
+                h.update(f"{a.dtype.str}{a.shape};".encode())
+                h.update(a.data)
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the pair by name (what ``--save-data`` stores); unlabelled target
+        arrays are left out."""
+        ev = self.evaluation
+        out = {"x_s_train": self.x_s_train, "y_s_train": self.y_s_train,
+               "x_s_test": self.x_s_test, "y_s_test": self.y_s_test,
+               "x_t_train": self.x_t_train, "x_t_test": ev.x_test}
+        if ev.has_labels:
+            out.update(y_t_train=ev._y_train, y_t_test=ev.y_test)
+        return out
 
     @property
     def name(self) -> str:
@@ -95,32 +142,46 @@ class DomainPair:
                 "classes": list(self.classes),
                 "sizes": {"source_train": len(self.y_s_train), "source_test": len(self.y_s_test),
                           "target_train": len(self.x_t_train),
-                          "target_test": len(self.evaluation.y_test)}}
+                          "target_test": len(self.evaluation.x_test)},
+                "origin": self.origin, "shuffle": self.shuffle,
+                "target_labels": self.evaluation.has_labels,
+                "fingerprint": self.fingerprint()}
 
-    def batches(self, batch_size: int, seed: int = 0,
-                with_target_labels: bool = False) -> Iterator[Batch]:
+    def batches(self, batch_size: int, seed: int = 0, with_target_labels: bool = False,
+                start: int = 0) -> Iterator[Batch]:
         """Endless balanced batches: ``batch_size`` source and ``batch_size`` target samples,
-        each side drawn epoch by epoch without replacement from its own shuffled order."""
+        each side drawn epoch by epoch without replacement from its own shuffled order (in
+        data order when ``shuffle`` is False). ``start`` skips that many batches (only their
+        indices are drawn), so a resumed run sees exactly the batches it would have seen."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         rng = np.random.default_rng(seed)
         x_s, y_s = torch.from_numpy(np.array(self.x_s_train)), torch.from_numpy(
             np.array(self.y_s_train))
         x_t = torch.from_numpy(np.array(self.x_t_train))
-        y_t = torch.from_numpy(np.array(self.evaluation._y_train)) if with_target_labels else None
-        src, tgt = _epochs(len(y_s), batch_size, rng), _epochs(len(x_t), batch_size, rng)
+        y_t = None
+        if with_target_labels:
+            y_t = torch.from_numpy(np.array(self.evaluation.train_labeled()[1]))
+        src = _epochs(len(y_s), batch_size, rng, self.shuffle)
+        tgt = _epochs(len(x_t), batch_size, rng, self.shuffle)
+        for _ in range(start):
+            next(src), next(tgt)
         while True:
             i, j = next(src), next(tgt)
             yield Batch(x_s[i], y_s[i], x_t[j], None if y_t is None else y_t[j])
 
 
-def _epochs(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
+def _epochs(n: int, batch_size: int, rng: np.random.Generator,
+            shuffle: bool = True) -> Iterator[torch.Tensor]:
     if n == 0:
         raise DataError("a domain split is empty: nothing to train on")
-    order, pos = rng.permutation(n), 0
+    new_order = (lambda: rng.permutation(n)) if shuffle else (lambda: np.arange(n))
+    order, pos = new_order(), 0
     while True:
         take, got = [], 0
         while got < batch_size:
             if pos == n:
-                order, pos = rng.permutation(n), 0
+                order, pos = new_order(), 0
             k = min(batch_size - got, n - pos)
             take.append(order[pos:pos + k])
             pos, got = pos + k, got + k

@@ -1,15 +1,21 @@
 """The ``Method`` interface every method implements (DESIGN.md, "Methods").
 
-A method is an ``nn.Module`` that owns its sub-networks *and* its optimizers, so ``fit()``
-never branches on the objective: it hands each batch to ``train_step`` and reads back a dict
-of floats. Everything needed to rebuild a method is ``(name, config, input_shape,
-num_classes)``; runs store exactly that (see :mod:`dalab.runs`).
+A method is an ``nn.Module`` that owns its sub-networks and *declares* its optimizers
+(``configure_optimizers``) and learning-rate schedules (``lr_schedules``); ``fit`` builds them
+after moving the method to its device (``setup_optimizers``), steps the schedules once per
+training step, and saves and restores their state with the run's checkpoints. ``train_step``
+computes the losses and applies them with ``self.update(name, loss)`` (zero grad, backward,
+optional gradient clipping, optimizer step); multi-phase methods (MCD's three steps, LST-Net's
+discriminator-then-generator) keep their order inside ``train_step``. Everything needed to
+rebuild a method is ``(name, config, input_shape, num_classes)``; runs store exactly that
+(see :mod:`dalab.runs`).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar, Iterable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -50,15 +56,83 @@ class Method(nn.Module):
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_classes = int(num_classes)
         self.total_steps = self.default_steps
+        self.max_grad_norm: float | None = None   # set by fit(max_grad_norm=...)
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
 
-    # -- training ------------------------------------------------------------------------
+    # -- optimisation (built by fit, after .to(device)) ----------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The method's optimizers by name, over its (already placed) parameters. Default:
+        none (a method that changes its weights by hand)."""
+        return {}
+
+    def lr_schedules(self) -> dict[str, Callable[[float], float]]:
+        """Learning-rate factor ``f(p)`` per optimizer name (p = training progress in [0, 1]);
+        optimizers not named keep a constant rate. Default: none."""
+        return {}
+
+    def setup_optimizers(self) -> None:
+        """Build the optimizers and their ``LambdaLR`` schedules. Step ``k`` of training
+        (``train_step(..., step=k)``, 1-based) runs at ``lr_0 * f(min(1, k / total_steps))``."""
+        self.optimizers = dict(self.configure_optimizers())
+        total = self.total_steps
+        self.schedulers = {}
+        for name, factor in self.lr_schedules().items():
+            if name not in self.optimizers:
+                raise KeyError(f"{self.name}: lr schedule for unknown optimizer {name!r}; "
+                               f"optimizers: {', '.join(self.optimizers)}")
+            self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
+                self.optimizers[name],
+                lambda e, f=factor: f(min(1.0, (e + 1) / total)))
+
     def on_fit_start(self, total_steps: int) -> None:
-        """Called by ``fit`` before the first step: schedules need the run's length."""
+        """Called by ``fit`` before the first step (after ``.to(device)``): schedules need the
+        run's length, optimizers the placed parameters."""
         self.total_steps = max(1, int(total_steps))
+        self.setup_optimizers()
+
+    def step_schedules(self) -> None:
+        """Advance every learning-rate schedule by one training step (``fit`` calls it after
+        each ``train_step``)."""
+        for s in self.schedulers.values():
+            s.step()
+
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        if not self.optimizers:  # train_step called outside fit: build them on first use
+            self.setup_optimizers()
+        return self.optimizers
+
+    def lr(self, name: str) -> float:
+        """The current learning rate of optimizer ``name`` (its first parameter group)."""
+        return self._optimizers()[name].param_groups[0]["lr"]
+
+    def update(self, names: str | Iterable[str], loss: torch.Tensor) -> None:
+        """One update of the optimizer(s) ``names`` by ``loss``: zero their gradients,
+        backward, clip the gradient norm of their parameters to ``max_grad_norm`` (when set),
+        step each. Gradients that reach other parameters are left for their own update (each
+        update zeroes its own optimizer's gradients first)."""
+        names = (names,) if isinstance(names, str) else tuple(names)
+        opts = [self._optimizers()[n] for n in names]
+        for o in opts:
+            o.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.max_grad_norm:
+            params = [p for o in opts for g in o.param_groups for p in g["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+        for o in opts:
+            o.step()
 
     def progress(self, step: int) -> float:
         """Training progress p in [0, 1], as used by DANN-style schedules."""
         return min(1.0, step / self.total_steps)
+
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """Training state that is neither a parameter, a buffer nor optimizer state, as
+        tensors (saved in checkpoints so a resumed run continues exactly). Default: none."""
+        return {}
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`training_state` returned."""
 
     def train_step(self, x_s: torch.Tensor, y_s: torch.Tensor, x_t: torch.Tensor,
                    step: int, y_t: torch.Tensor | None = None) -> dict[str, float]:
@@ -79,8 +153,44 @@ class Method(nn.Module):
     def encode(self, x: torch.Tensor, domain: str = "target") -> Latent:
         raise NotImplementedError(f"{self.name} cannot encode")
 
+    def predict_numpy(self, x: np.ndarray, batch_size: int = 1000,
+                      predict: Callable | None = None) -> np.ndarray:
+        """Predicted classes ``(N,)`` of a numpy batch ``x`` (images ``(N, C, H, W)`` in
+        [0, 1] or points ``(N, D)``), in eval mode (restored afterwards), on the method's
+        device, ``batch_size`` at a time. ``predict`` defaults to :meth:`predict`."""
+        logits = batched(predict or self.predict, x, batch_size, module=self)
+        return logits.argmax(1) if len(logits) else np.zeros(0, np.int64)
+
+    def predict_proba_numpy(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Class probabilities ``(N, K)`` (softmax of :meth:`predict`), as ``predict_numpy``."""
+        return batched(lambda xb: torch.softmax(self.predict(xb), 1), x, batch_size,
+                       module=self)
+
     # -- description ---------------------------------------------------------------------
     def spec(self) -> dict:
         """Everything needed to rebuild this method (weights aside)."""
         return {"method": self.name, "config": asdict(self.config),
                 "input_shape": list(self.input_shape), "num_classes": self.num_classes}
+
+
+@torch.no_grad()
+def batched(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, batch_size: int = 1000,
+            *, module: nn.Module | None = None, device=None) -> np.ndarray:
+    """``fn`` over a numpy array in batches, results concatenated on the CPU as numpy: the one
+    batched-inference loop of dalab. With ``module`` given, it runs in eval mode (restored
+    afterwards) and inputs go to the module's device (else ``device``, default CPU)."""
+    if module is not None and device is None:
+        p = next(module.parameters(), None)
+        device = p.device if p is not None else None
+    was = module.training if module is not None else None
+    if module is not None:
+        module.eval()
+    try:
+        out = []
+        for i in range(0, len(x), batch_size):
+            xb = torch.from_numpy(np.array(x[i:i + batch_size], np.float32))
+            out.append(fn(xb.to(device) if device is not None else xb).float().cpu().numpy())
+    finally:
+        if module is not None:
+            module.train(was)
+    return np.concatenate(out) if out else np.zeros((0,), np.float32)

@@ -361,14 +361,35 @@ class Bridge(Method):
         self.f = nn.Linear(cfg.n_latent_shared, self.num_classes)  # classifier on z' (Eq. 3)
         if not cfg.train_classifier:
             self.f.requires_grad_(False)
+        self._labelled: dict[int, list[torch.Tensor]] = {}  # n_sup source images per class
+
+    def configure_optimizers(self):
+        """Adam for the bridge (App. B: lr 1e-3, betas 0.9/0.999) and, when the base VAEs are
+        trained in the run, Adam for them (authors' ``model_dataspace.py``: 3e-4)."""
+        cfg = self.config
         bridge_params = [*self.E.parameters(), *self.D.parameters()]
         if cfg.train_classifier:
             bridge_params += list(self.f.parameters())
-        self.opt = torch.optim.Adam(bridge_params, lr=cfg.lr, betas=(0.9, 0.999))
+        opts = {"bridge": torch.optim.Adam(bridge_params, lr=cfg.lr, betas=(0.9, 0.999))}
         base_params = [*self.vae_s.parameters(), *self.vae_t.parameters()]
-        self.opt_base = (torch.optim.Adam(base_params, lr=cfg.base_lr) if base_params
-                         else None)
-        self._labelled: dict[int, list[torch.Tensor]] = {}  # n_sup source images per class
+        if base_params:
+            opts["base"] = torch.optim.Adam(base_params, lr=cfg.base_lr)
+        return opts
+
+    def training_state(self):
+        """The remembered labelled source subset (``n_sup``): images and labels."""
+        xs = [x for c in sorted(self._labelled) for x in self._labelled[c]]
+        if not xs:
+            return {}
+        ys = [c for c in sorted(self._labelled) for _ in self._labelled[c]]
+        return {"labelled_x": torch.stack(xs).cpu(), "labelled_y": torch.tensor(ys)}
+
+    def load_training_state(self, state):
+        self._labelled = {}
+        if "labelled_x" in state:
+            dev = next(self.parameters()).device
+            for x, y in zip(state["labelled_x"].to(dev), state["labelled_y"].tolist()):
+                self._labelled.setdefault(int(y), []).append(x)
 
     # -- construction from pre-trained base VAEs -------------------------------------------
     @classmethod
@@ -422,9 +443,7 @@ class Bridge(Method):
         loss_s, parts_s = self.vae_s.loss(x_s)
         loss_t, parts_t = self.vae_t.loss(x_t)
         loss = loss_s + loss_t
-        self.opt_base.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_base.step()
+        self.update("base", loss)
         return {"loss": loss.item(), "loss_vae_s": loss_s.item(), "loss_vae_t": loss_t.item(),
                 "recon_vae_s": parts_s["recon"], "kl_vae_s": parts_s["kl"],
                 "recon_vae_t": parts_t["recon"], "kl_vae_t": parts_t["kl"], "phase": 1.0}
@@ -471,9 +490,7 @@ class Bridge(Method):
 
     def _bridge_step(self, z_s, z_t, z_l=None, y_l=None, z_lt=None, y_lt=None):
         loss, parts = self.bridge_loss(z_s, z_t, z_l, y_l, z_lt, y_lt)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.update("bridge", loss)
         return {"loss": loss.item(), **parts, "phase": 2.0}
 
     # -- the n_sup labelled subset -----------------------------------------------------------

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import domain_adversarial_loss
-from ..nn import LeNetFeatures, grad_reverse, grl_lambda
+from ..nn import LeNetFeatures, dann_annealing, grad_reverse, grl_lambda
 from .base import Latent, Method
 
 MODES = ("full", "pm1", "pm2", "none")
@@ -274,10 +274,20 @@ class CDLM(Method):
         # running means of h per domain: inference has no partner image to modulate with
         self.register_buffer("h_mean_s", torch.full((d,), 0.5))
         self.register_buffer("h_mean_t", torch.full((d,), 0.5))
+
+    def configure_optimizers(self):
+        """Eq. 21-22: phi (encoder, discriminator, classifier) by SGD with momentum, theta
+        (the decoder) by Adam."""
+        cfg = self.config
         phi = [*self.E.parameters(), *self.Xi.parameters(), *self.C.parameters()]
-        self.opt_phi = torch.optim.SGD(phi, lr=cfg.lr_phi, momentum=cfg.momentum,
-                                       weight_decay=cfg.weight_decay)
-        self.opt_theta = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_theta)
+        return {"phi": torch.optim.SGD(phi, lr=cfg.lr_phi, momentum=cfg.momentum,
+                                       weight_decay=cfg.weight_decay),
+                "theta": torch.optim.Adam(self.D.parameters(), lr=cfg.lr_theta)}
+
+    def lr_schedules(self):
+        """eta1 anneals as DANN's ``mu_0 / (1 + alpha p)^beta``; eta2 (Adam) is constant."""
+        cfg = self.config
+        return {"phi": lambda p: dann_annealing(p, cfg.lr_alpha, cfg.lr_beta)}
 
     # -- training ------------------------------------------------------------------------
     def _gen_code(self, h: torch.Tensor, eps: torch.Tensor | None) -> torch.Tensor:
@@ -298,9 +308,7 @@ class CDLM(Method):
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         cfg = self.config
         p = self.progress(step)
-        lr = cfg.lr_phi / (1.0 + cfg.lr_alpha * p) ** cfg.lr_beta  # DANN's annealing
-        for g in self.opt_phi.param_groups:
-            g["lr"] = lr
+        lr = self.lr("phi")  # DANN's annealing (lr_schedules)
         lambda_p = grl_lambda(p, cfg.grl_gamma)
         n_s = len(x_s)
 
@@ -367,11 +375,7 @@ class CDLM(Method):
         # one backward pass = Eq. 21 (phi) + Eq. 22 (theta) + the joint classifier
         loss = (cfg.lambda_adv * loss_adv + cfg.lambda1 * loss_kl + loss_rec + loss_c
                 + cfg.lambda_cls * loss_cls + cfg.lambda_gen * loss_gen)
-        self.opt_phi.zero_grad(set_to_none=True)
-        self.opt_theta.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_phi.step()
-        self.opt_theta.step()
+        self.update(("phi", "theta"), loss)
         # "loss": the value of that sum, with L_Rec counted once for theta and lambda2 for phi
         total = loss.item() + cfg.lambda2 * loss_rec.item()
         return {"loss": total, "loss_rec": loss_rec.item(), "loss_kl": loss_kl.item(),

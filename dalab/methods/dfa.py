@@ -58,6 +58,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import entropy
+from ..nn import dann_annealing
 from .base import Latent, Method
 
 KL_FORMS = ("gaussian", "softmax")
@@ -303,11 +304,6 @@ class DFAMCDConfig(DFAConfig):
     lr_anneal: bool = False     # official code: constant lr (true: lr / (1 + 10 p)^0.75)
 
 
-def _annealed(lr: float, p: float) -> float:
-    """``lr / (1 + 10 p)^0.75`` (Ganin et al., JMLR 2016, Sec. 5.2.2), p in [0, 1]."""
-    return lr / (1.0 + 10.0 * p) ** 0.75
-
-
 class _DFABase(Method):
     """Shared by DFA-ENT and DFA-MCD: the autoencoder, L_kld and the alignment term."""
 
@@ -321,14 +317,12 @@ class _DFABase(Method):
         check_choice("decoder_bn", cfg.decoder_bn, DECODER_BN)
         self.ae = make_autoencoder(self.input_shape, tied=cfg.tied, decoder_bn=cfg.decoder_bn)
 
-    def _set_lr(self, step: int) -> float:
-        lr = self.config.lr
-        if self.config.lr_anneal:
-            lr = _annealed(lr, self.progress(step))
-        for opt in self._optimizers():
-            for group in opt.param_groups:
-                group["lr"] = lr
-        return lr
+    def lr_schedules(self):
+        """``lr_anneal``: every optimizer anneals as ``lr / (1 + 10 p)^0.75`` (Ganin et al.,
+        JMLR 2016, Sec. 5.2.2); else constant (the official code)."""
+        if not self.config.lr_anneal:
+            return {}
+        return {name: dann_annealing for name in self.optimizer_names}
 
     def _kld(self, h: torch.Tensor, z_n: torch.Tensor) -> torch.Tensor:
         """L_kld (Eq. 17) of features ``h`` (M, d) to the prior; ``z_n`` for the softmax form."""
@@ -379,16 +373,18 @@ class DFAEnt(_DFABase):
     def __init__(self, config=None, *, input_shape, num_classes):
         super().__init__(config, input_shape=input_shape, num_classes=num_classes)
         self.F = make_dfa_classifier(self.ae.out_features, self.num_classes, self.config.dropout)
-        self.opt = torch.optim.SGD(self.parameters(), lr=self.config.lr,
-                                   momentum=self.config.momentum,
-                                   weight_decay=self.config.weight_decay)
 
-    def _optimizers(self):
-        return [self.opt]
+    optimizer_names = ("sgd",)
+
+    def configure_optimizers(self):
+        """SGD with momentum over G (and D: tied, one set) and F (Eq. 20, official code)."""
+        c = self.config
+        return {"sgd": torch.optim.SGD(self.parameters(), lr=c.lr, momentum=c.momentum,
+                                       weight_decay=c.weight_decay)}
 
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         cfg = self.config
-        lr = self._set_lr(step)
+        lr = self.lr("sgd")
         h_s, idx_s = self.ae.encode(x_s)
         h_t, idx_t = self.ae.encode(x_t)   # separate passes: BN sees each domain alone
         z_n = torch.randn_like(h_t)        # the prior sample, shaped like the features
@@ -397,9 +393,7 @@ class DFAEnt(_DFABase):
         loss_kld = self._kld(h_s, z_n if z_n.shape == h_s.shape else torch.randn_like(h_s))
         align, logs = self._alignment(h_s, idx_s, h_t, idx_t, z_n)
         loss = loss_cls + cfg.lambda_ent * loss_ent + cfg.alpha * loss_kld + align
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.update("sgd", loss)
         return {"loss": loss.item(), "loss_cls": loss_cls.item(), "loss_ent": loss_ent.item(),
                 "loss_kld": loss_kld.item(), **logs, "lr": lr}
 
@@ -426,38 +420,31 @@ class DFAMCD(_DFABase):
             raise ValueError(f"num_k must be >= 1, got {self.config.num_k}")
         self.F1 = make_dfa_classifier(self.ae.out_features, self.num_classes, self.config.dropout)
         self.F2 = make_dfa_classifier(self.ae.out_features, self.num_classes, self.config.dropout)
+
+    optimizer_names = ("g", "f")
+
+    def configure_optimizers(self):
+        """Adam for G (and D: tied, one set) and for F1, F2 (official code)."""
         kw = dict(lr=self.config.lr, weight_decay=self.config.weight_decay)
-        self.opt_g = torch.optim.Adam(self.ae.parameters(), **kw)   # G and D (tied: one set)
-        self.opt_f = torch.optim.Adam([*self.F1.parameters(), *self.F2.parameters()], **kw)
-
-    def _optimizers(self):
-        return [self.opt_g, self.opt_f]
-
-    def _zero(self):
-        self.opt_g.zero_grad(set_to_none=True)
-        self.opt_f.zero_grad(set_to_none=True)
+        return {"g": torch.optim.Adam(self.ae.parameters(), **kw),
+                "f": torch.optim.Adam([*self.F1.parameters(), *self.F2.parameters()], **kw)}
 
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         cfg = self.config
-        lr = self._set_lr(step)
+        lr = self.lr("g")
         # Step 1: sample z_n (once per batch, reused below, as the code); G, F1, F2 minimise
         # L_cls + alpha L_kld on the source batch.
         h_s, _ = self.ae.encode(x_s)
         z_n = torch.randn_like(h_s)
         loss_cls = F.cross_entropy(self.F1(h_s), y_s) + F.cross_entropy(self.F2(h_s), y_s)
         loss_kld = self._kld(h_s, z_n)
-        self._zero()
-        (loss_cls + cfg.alpha * loss_kld).backward()
-        self.opt_g.step()
-        self.opt_f.step()
+        self.update(("g", "f"), loss_cls + cfg.alpha * loss_kld)
         # Step 2: G fixed; F1, F2 minimise L_cls - L_adv (L_kld has no gradient for F: dropped).
         with torch.no_grad():
             h_s, h_t = self.ae(x_s), self.ae(x_t)
         loss_cls2 = F.cross_entropy(self.F1(h_s), y_s) + F.cross_entropy(self.F2(h_s), y_s)
         loss_adv2 = classifier_discrepancy(self.F1(h_t), self.F2(h_t))
-        self._zero()
-        (loss_cls2 - loss_adv2).backward()
-        self.opt_f.step()
+        self.update("f", loss_cls2 - loss_adv2)
         # Step 3 (num_k times): F1, F2 fixed; G (and D) minimise L_adv + beta L_dal.
         for _ in range(cfg.num_k):
             h_t, idx_t = self.ae.encode(x_t)
@@ -469,10 +456,9 @@ class DFAMCD(_DFABase):
             if z_n.shape != h_t.shape:
                 z_n = torch.randn_like(h_t)
             align, logs = self._alignment(h_s, idx_s, h_t, idx_t, z_n)
-            self._zero()
-            (loss_adv + align).backward()
-            self.opt_g.step()
-        self._zero()
+            self.update("g", loss_adv + align)  # F1, F2 get gradients too, but no step
+        for o in self.optimizers.values():
+            o.zero_grad(set_to_none=True)
         total = loss_cls.item() + cfg.alpha * loss_kld.item() + loss_adv.item() + align.item()
         return {"loss": total, "loss_cls": loss_cls.item(), "loss_kld": loss_kld.item(),
                 "loss_adv_f": loss_adv2.item(), "loss_adv": loss_adv.item(), **logs,

@@ -60,7 +60,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nn import make_classifier, make_features
+from ..nn import dann_annealing, make_classifier, make_features
 from .base import Latent, Method
 
 DOMAINS = ("source", "target")
@@ -313,12 +313,22 @@ class LSTNet(Method):
         self.D_l = make_latent_discriminator(wd, sl)
         self.C_s = _lenet(self.input_shape, self.num_classes)  # h: the source classifier
         self.C_t = _lenet(self.input_shape, self.num_classes)  # on source -> target style
+
+    def configure_optimizers(self):
+        """Adam (Sec. 3) for the discriminators and for the encoder/generator team; the
+        classifiers C_s, C_t use the source-only baseline's SGD (our choice, see ``cls_lr``)."""
+        cfg = self.config
         betas = (cfg.beta1, cfg.beta2)
-        self.opt_D = torch.optim.Adam(self.discriminators(), lr=cfg.lr, betas=betas)
-        self.opt_EG = torch.optim.Adam(self.translator(), lr=cfg.lr, betas=betas)
-        self.opt_C = torch.optim.SGD([*self.C_s.parameters(), *self.C_t.parameters()],
+        return {"D": torch.optim.Adam(self.discriminators(), lr=cfg.lr, betas=betas),
+                "EG": torch.optim.Adam(self.translator(), lr=cfg.lr, betas=betas),
+                "C": torch.optim.SGD([*self.C_s.parameters(), *self.C_t.parameters()],
                                      lr=cfg.cls_lr, momentum=cfg.cls_momentum,
-                                     weight_decay=cfg.cls_weight_decay)
+                                     weight_decay=cfg.cls_weight_decay)}
+
+    def lr_schedules(self):
+        """The classifiers anneal as the source-only baseline, ``mu_0 / (1 + 10 p)^0.75``
+        (DANN JMLR 2016); the translator's Adam rate is constant (Sec. 3)."""
+        return {"C": dann_annealing}
 
     # -- composed networks (views over the same modules; nothing new is registered) ---------
     @property
@@ -383,13 +393,6 @@ class LSTNet(Method):
         c = self.config
         return random_affine(x, c.rotate_deg, (c.scale_min, c.scale_max), c.shift_px)
 
-    def _cls_lr(self, step: int) -> float:
-        """The source-only baseline's annealing ``mu_0 / (1 + 10 p)^0.75`` (DANN JMLR 2016)."""
-        lr = self.config.cls_lr / (1.0 + 10.0 * self.progress(step)) ** 0.75
-        for g in self.opt_C.param_groups:
-            g["lr"] = lr
-        return lr
-
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         """Discriminators first, then encoders/generators (Sec. 2.1), then the classifiers."""
         cfg = self.config
@@ -405,9 +408,7 @@ class LSTNet(Method):
         loss_d2 = adversarial_loss(self.D2(a2), 1) + adversarial_loss(self.D2(x12), 0)
         loss_dl = adversarial_loss(self.D_l(z1), 1) + adversarial_loss(self.D_l(z2), 0)
         loss_d = cfg.w1 * loss_d1 + cfg.w2 * loss_d2 + cfg.wl * loss_dl
-        self.opt_D.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_D.step()
+        self.update("D", loss_d)
 
         # 2) encoders and generators descend Eq. 1 against the updated discriminators
         #    (non-saturating form: the fakes' labels flipped)
@@ -420,14 +421,12 @@ class LSTNet(Method):
         ramp = (min(1.0, self.progress(step) / cfg.adv_warmup) if cfg.adv_warmup > 0 else 1.0)
         loss_eg = (ramp * (cfg.w1 * adv1 + cfg.w2 * adv2 + cfg.wl * advl) + cfg.w3 * cc["cc1"]
                    + cfg.w4 * cc["cc2"] + cfg.w5 * cc["cc3"] + cfg.w6 * cc["cc4"])
-        self.opt_EG.zero_grad(set_to_none=True)
-        loss_eg.backward()
-        self.opt_EG.step()
+        self.update("EG", loss_eg)
         for p in self.discriminators():
             p.requires_grad_(True)
 
         # 3) h = C_s on labelled source images; C_t on source translated to target style
-        lr_c = self._cls_lr(step)
+        lr_c = self.lr("C")
         loss_cls = F.cross_entropy(self.C_s(x_s), y_s)
         loss_c = loss_cls
         metrics = {}
@@ -435,9 +434,7 @@ class LSTNet(Method):
             loss_cls_t = F.cross_entropy(self.C_t(from_tanh(x12)), y_s)
             loss_c = loss_c + loss_cls_t
             metrics["loss_cls_target_style"] = loss_cls_t.item()
-        self.opt_C.zero_grad(set_to_none=True)
-        loss_c.backward()
-        self.opt_C.step()
+        self.update("C", loss_c)
 
         return {"loss": loss_eg.item(), "loss_d": loss_d.item(), "loss_d1": loss_d1.item(),
                 "loss_d2": loss_d2.item(), "loss_dl": loss_dl.item(), "adv1": adv1.item(),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..nn import make_classifier, make_features
+from ..nn import dann_annealing, make_classifier, make_features
 from .base import Latent, Method
 
 
@@ -23,11 +23,6 @@ class SourceOnlyConfig:
     lr_beta: float = 0.75       # beta of the annealing (JMLR 2016, Sec. 5.2.2)
     momentum: float = 0.9       # SGD momentum (JMLR 2016)
     weight_decay: float = 5e-4  # our choice: the paper does not state one; light, standard value
-
-
-def annealed_lr(cfg, p: float) -> float:
-    """``mu_p = mu_0 / (1 + alpha p)^beta`` (Ganin et al., JMLR 2016, Sec. 5.2.2)."""
-    return cfg.lr / (1.0 + cfg.lr_alpha * p) ** cfg.lr_beta
 
 
 class SourceOnly(Method):
@@ -43,22 +38,22 @@ class SourceOnly(Method):
         super().__init__(config, input_shape=input_shape, num_classes=num_classes)
         self.G = make_features(self.input_shape)  # feature extractor
         self.C = make_classifier(self.G.out_features, self.num_classes)  # label predictor
-        self.opt = torch.optim.SGD(self.parameters(), lr=self.config.lr,
-                                   momentum=self.config.momentum,
-                                   weight_decay=self.config.weight_decay)
 
-    def _set_lr(self, step: int) -> float:
-        lr = annealed_lr(self.config, self.progress(step))
-        for group in self.opt.param_groups:
-            group["lr"] = lr
-        return lr
+    def configure_optimizers(self):
+        """SGD with momentum over every parameter (JMLR 2016, Sec. 5.2.2)."""
+        c = self.config
+        return {"sgd": torch.optim.SGD(self.parameters(), lr=c.lr, momentum=c.momentum,
+                                       weight_decay=c.weight_decay)}
+
+    def lr_schedules(self):
+        """``mu_p = mu_0 / (1 + alpha p)^beta`` (JMLR 2016, Sec. 5.2.2)."""
+        c = self.config
+        return {"sgd": lambda p: dann_annealing(p, c.lr_alpha, c.lr_beta)}
 
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
-        lr = self._set_lr(step)
+        lr = self.lr("sgd")
         loss = F.cross_entropy(self.C(self.G(x_s)), y_s)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.update("sgd", loss)
         return {"loss": loss.item(), "loss_cls": loss.item(), "lr": lr}
 
     def predict(self, x):

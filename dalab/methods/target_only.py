@@ -23,9 +23,7 @@ class TargetOnly(SourceOnly):
         if y_t is None:
             raise ValueError("target_only needs target labels: fit() passes them because the "
                              "method declares uses_target_labels")
-        lr = self._set_lr(step)
+        lr = self.lr("sgd")
         loss = F.cross_entropy(self.C(self.G(x_t)), y_t)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.update("sgd", loss)
         return {"loss": loss.item(), "loss_cls": loss.item(), "lr": lr}

@@ -1,6 +1,7 @@
 """Building blocks shared by the methods (torch only)."""
 from .backbones import LeNetFeatures, MLPFeatures, make_classifier, make_features
 from .grl import GradientReversal, grl_lambda, grad_reverse
+from .schedules import dann_annealing
 
-__all__ = ["GradientReversal", "LeNetFeatures", "MLPFeatures", "grad_reverse", "grl_lambda",
-           "make_classifier", "make_features"]
+__all__ = ["GradientReversal", "LeNetFeatures", "MLPFeatures", "dann_annealing", "grad_reverse",
+           "grl_lambda", "make_classifier", "make_features"]
