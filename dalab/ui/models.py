@@ -10,7 +10,7 @@ import torch
 
 from .. import zoo
 from ..data import DomainPair
-from ..runs import RunError, read_run_info
+from ..runs import RunError, read_run_info, run_status
 
 RUNS_DIR = Path("runs")
 
@@ -30,12 +30,17 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None) ->
     for cfg in runs:
         try:
             info = read_run_info(cfg.parent)
-        except RunError:
+            status = run_status(info)
+            entry = {"label": f"run: {cfg.parent.relative_to(runs_dir)}",
+                     "path": str(cfg.parent), "method": info["method"],
+                     "source": info["pair"]["source"], "target": info["pair"]["target"],
+                     "accuracy": (info.get("accuracy") or {}).get("target_test"),
+                     "origin": "run", "status": status}
+        except (RunError, KeyError, TypeError, AttributeError):
             continue
-        out.append({"label": f"run: {cfg.parent.relative_to(runs_dir)}", "path": str(cfg.parent),
-                    "method": info["method"], "source": info["pair"]["source"],
-                    "target": info["pair"]["target"],
-                    "accuracy": info["accuracy"]["target_test"], "origin": "run"})
+        if status in ("running", "incomplete"):  # a checkpoint's weights: say so
+            entry["label"] += f" ({status}, step {info.get('steps', '?')})"
+        out.append(entry)
     if capability:
         out = [m for m in out if m["method"] in METHODS
                and capability in METHODS[m["method"]].capabilities]
