@@ -133,7 +133,7 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
         stop_event: threading.Event | None = None, out: str | Path | None = None,
         checkpoint_every: int | None = None, resume_from: str | Path | None = None,
         max_grad_norm: float | None = None, tensorboard: bool = False,
-        save_data: bool = False, keep_checkpoints: bool = False,
+        save_data: bool = False, keep_checkpoints: bool = False, evaluate: bool = True,
         extra: dict | None = None) -> FitResult:
     """Train ``method`` on ``pair`` for ``steps`` steps and return what happened.
 
@@ -152,6 +152,8 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
       method must be built as the run's (same name, config and shapes) and the pair must have
       the recorded data fingerprint.
     - ``max_grad_norm``: clip each update's gradient norm (``Method.update``).
+    - ``evaluate=False``: no test-split evaluation (``history`` holds the mean losses only,
+      ``accuracy`` is empty), for methods without a classifier (the toy experiments).
     """
     state = tensors = None
     if resume_from is not None:
@@ -256,7 +258,7 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
                     tb.add_scalar(f"train/{k}", v, step)
             emit("step", step, metrics)
             if step % eval_every == 0 or step == steps:
-                record = {"step": step, **evaluate_pair(method, pair, dev),
+                record = {"step": step, **(evaluate_pair(method, pair, dev) if evaluate else {}),
                           **{k: v / counts[k] for k, v in sums.items()},
                           "time_s": round(time.perf_counter() - t0, 3)}
                 sums, counts = {}, {}
@@ -279,7 +281,7 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
             log.close()
         if tb is not None:
             tb.close()
-    acc = evaluate_pair(method, pair, dev)
+    acc = evaluate_pair(method, pair, dev) if evaluate else {}
     wall = time.perf_counter() - t0
     result = FitResult(status=status, message=message, steps_done=done, history=history,
                        accuracy=acc, wall_time_s=round(wall, 3), device=str(dev),

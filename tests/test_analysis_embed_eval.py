@@ -48,9 +48,9 @@ def test_report_and_transfer_accuracy():
     assert r["accuracy"] == pytest.approx(0.6)
     assert r["confusion"][0].tolist() == [1, 1, 0, 0]
     assert r["per_class"][:3].tolist() == [0.5, 1.0, 0.0] and np.isnan(r["per_class"][3])
-    assert V.transfer_accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
+    assert V.agreement([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
     with pytest.raises(ValueError):
-        V.transfer_accuracy([1], [1, 2])
+        V.agreement([1], [1, 2])
 
 
 def test_evaluate_run_matches_the_recorded_accuracy(tmp_path):

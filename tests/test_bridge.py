@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from dalab.methods import METHODS
-from dalab.methods.bridge import (BaseVAE, Bridge, BridgeConfig, GatedMixing, bridge_2d, lerp,
-                                  random_projections, slerp, sliced_wasserstein,
-                                  transfer_accuracy)
+from dalab.analysis.evaluate import transfer_accuracy
+from dalab.experiments import bridge_2d
+from dalab.methods.bridge import (BaseVAE, Bridge, BridgeConfig, GatedMixing, lerp,
+                                  random_projections, slerp, sliced_wasserstein)
 from dalab.runs import load_run
 from dalab.train import train
 

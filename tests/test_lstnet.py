@@ -9,8 +9,9 @@ from torch import nn
 
 from dalab.data import DomainPair
 from dalab.methods import METHODS
+from dalab.analysis.evaluate import evaluate_reverse
 from dalab.methods.lstnet import (DomainBatchNorm2d, LSTNet, LSTNetConfig, bn_domain,
-                                  cycle_loss, evaluate_reverse, lstnet_objectives, random_affine)
+                                  cycle_loss, lstnet_objectives, random_affine)
 from dalab.runs import load_run
 from dalab.train import train
 

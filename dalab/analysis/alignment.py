@@ -4,6 +4,9 @@ and seeded."""
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+from .. import losses
 
 
 def proxy_a_distance(f_s: np.ndarray, f_t: np.ndarray, seed: int = 0,
@@ -65,19 +68,18 @@ def mmd_rbf(x: np.ndarray, y: np.ndarray, bandwidth: float | None = None,
 
 def sliced_wasserstein(x: np.ndarray, y: np.ndarray, n_projections: int = 128, seed: int = 0,
                        p: int = 2) -> float:
-    """Sliced p-Wasserstein distance ``(E_theta W_p^p(theta.x, theta.y))^(1/p)`` with random
-    unit directions; unequal sample sizes are matched through quantiles."""
+    """Sliced p-Wasserstein distance ``(E_theta W_p^p(theta.x, theta.y))^(1/p)`` with
+    ``n_projections`` random unit directions drawn from ``seed``; unequal sample sizes are
+    matched through quantiles. The computation is :func:`dalab.losses.sliced_wasserstein`
+    (the bridge's training loss), on numpy arrays, in float64."""
     rng = np.random.default_rng(seed)
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
     theta = rng.normal(size=(x.shape[1], n_projections))
     theta /= np.linalg.norm(theta, axis=0, keepdims=True)
-    px, py = np.sort(x @ theta, axis=0), np.sort(y @ theta, axis=0)
-    if len(px) != len(py):
-        q = np.linspace(0, 1, max(len(px), len(py)))
-        px = np.quantile(px, q, axis=0)
-        py = np.quantile(py, q, axis=0)
-    return float(np.mean(np.abs(px - py) ** p) ** (1.0 / p))
+    swd = losses.sliced_wasserstein(torch.from_numpy(x), torch.from_numpy(y), p=p,
+                                    projections=torch.from_numpy(theta), match_sizes=True)
+    return float(swd) ** (1.0 / p)
 
 
 def class_centroid_distance(f_s, y_s, f_t, y_t) -> dict:

@@ -21,6 +21,9 @@ Equations (numbers as in the paper):
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+from ..losses import gaussian_kl
 
 EPS = 1e-12
 
@@ -31,11 +34,12 @@ def _out(terms: np.ndarray, per_dim: bool):
 
 
 def kl_gauss(mu_s, sigma_s, mu_t, sigma_t, per_dim: bool = False):
-    """Eq. 7: ``KL(N(mu_s, sigma_s^2) || N(mu_t, sigma_t^2))`` for diagonal Gaussians."""
-    mu_s, sigma_s, mu_t, sigma_t = map(np.asarray, (mu_s, sigma_s, mu_t, sigma_t))
-    terms = 0.5 * (2 * np.log(sigma_t / sigma_s) + ((mu_s - mu_t) / sigma_t) ** 2
-                   + (sigma_s / sigma_t) ** 2 - 1.0)
-    return _out(terms, per_dim)
+    """Eq. 7: ``KL(N(mu_s, sigma_s^2) || N(mu_t, sigma_t^2))`` for diagonal Gaussians: the
+    numpy face of :func:`dalab.losses.gaussian_kl` (one implementation), in float64."""
+    args = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (mu_s, sigma_s, mu_t,
+                                                                       sigma_t)))
+    terms = gaussian_kl(*(torch.from_numpy(np.ascontiguousarray(a))[..., None] for a in args))
+    return _out(terms.numpy(), per_dim)
 
 
 def kl_simplified(mu_s, mu_t, sigma_t=1.0, per_dim: bool = False):

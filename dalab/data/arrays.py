@@ -16,7 +16,9 @@ Splits (``split_seed``, stratified on the label, as the named domains):
   the (unlabelled, for training) target train split whose labels only evaluation and
   held-out selection read;
 - target without labels: every image is both the training set and the "test" set that
-  predictions and label-free scores are computed on; no target accuracy exists.
+  predictions and label-free scores are computed on; no target accuracy exists;
+- ``test_fraction=0``: no held-out split on either side, evaluation reads the training arrays
+  (the 2-D toy experiments of :mod:`dalab.experiments`, which train on every point).
 """
 from __future__ import annotations
 
@@ -80,8 +82,8 @@ def pair_from_arrays(x_s, y_s, x_t, y_t=None, *, source_name: str = "arrays-sour
     ``shuffle=False`` makes batches walk the training arrays in order (full-batch toy
     experiments that pair sample i of one domain with sample i of the other). Every bad input
     raises :class:`~dalab.data.DataError` naming the argument and what is valid."""
-    if not 0.0 < test_fraction < 1.0:
-        raise DataError(f"test_fraction={test_fraction}; expected a share in (0, 1)")
+    if not 0.0 <= test_fraction < 1.0:
+        raise DataError(f"test_fraction={test_fraction}; expected a share in [0, 1)")
     xs, kind_s = _inputs(x_s, "x_s")
     xt, kind_t = _inputs(x_t, "x_t")
     if kind_s != kind_t:
@@ -110,11 +112,15 @@ def pair_from_arrays(x_s, y_s, x_t, y_t=None, *, source_name: str = "arrays-sour
         raise DataError(f"classes has {len(classes)} names but the labels use {top}")
     if len(classes) < 2:
         raise DataError("need at least 2 classes")
-    xs_tr, ys_tr, xs_te, ys_te = _split(xs, ys, test_fraction, split_seed, "x_s")
-    if yt is None:
-        xt_tr, yt_tr, xt_te, yt_te = xt, None, xt, None
+    if test_fraction == 0.0:  # no held-out split: evaluation reads the training arrays
+        xs_tr, ys_tr, xs_te, ys_te = xs, ys, xs, ys
+        xt_tr, yt_tr, xt_te, yt_te = xt, yt, xt, yt
     else:
-        xt_tr, yt_tr, xt_te, yt_te = _split(xt, yt, test_fraction, split_seed, "x_t")
+        xs_tr, ys_tr, xs_te, ys_te = _split(xs, ys, test_fraction, split_seed, "x_s")
+        if yt is None:
+            xt_tr, yt_tr, xt_te, yt_te = xt, None, xt, None
+        else:
+            xt_tr, yt_tr, xt_te, yt_te = _split(xt, yt, test_fraction, split_seed, "x_t")
     pair = DomainPair.__new__(DomainPair)
     pair._setup(source_name, target_name, split_seed, kind_s, classes, xs_tr, ys_tr, xs_te,
                 ys_te, xt_tr, yt_tr, xt_te, yt_te, origin="arrays", shuffle=shuffle)

@@ -50,13 +50,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..losses import gaussian_kl, random_projections, sliced_wasserstein
 from .base import Latent, Method
 
 DOMAINS = ("source", "target")
@@ -120,45 +120,6 @@ def interpolate_latents(z_a, z_b, t, kind: str = "slerp") -> torch.Tensor:
     if kind == "lerp":
         return lerp(z_a, z_b, t)
     raise ValueError(f"kind={kind!r} is not valid; choose one of {', '.join(INTERPOLATIONS)}")
-
-
-def random_projections(dim: int, n_projections: int, generator: torch.Generator | None = None,
-                       device=None, dtype=torch.float32) -> torch.Tensor:
-    """``n_projections`` directions uniform on the unit sphere ``S^{dim-1}``: ``(dim, n)``
-    (the layout of POT's ``get_random_projections``)."""
-    w = torch.randn(dim, n_projections, generator=generator, device=device, dtype=dtype)
-    return w / w.norm(dim=0, keepdim=True).clamp_min(1e-12)
-
-
-def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, n_projections: int = 1024,
-                       generator: torch.Generator | None = None, *, p: int = 2,
-                       projections: torch.Tensor | None = None) -> torch.Tensor:
-    """Sliced Wasserstein distance, Eq. (2) (Bonneel et al. 2015; Deshpande et al. 2018).
-
-    ``L_SWD = 1/|Omega| sum_w W_p^p(Proj(a, w), Proj(b, w))`` with ``Omega`` random unit
-    directions; in 1-D the optimal coupling pairs sorted values, so
-    ``W_p^p = mean_i |sort(a w)_i - sort(b w)_i|^p``. The paper uses ``p = 2`` (quadratic
-    Wasserstein). This is POT's ``ot.sliced_wasserstein_distance(a, b, p=p) ** p`` (POT
-    returns the p-th root). Differentiable in ``a`` and ``b``.
-
-    ``a, b``: ``(N, D)`` with the same ``N`` (mini-batches of equal size, as ``fit`` gives);
-    ``projections``: optional fixed ``(D, n)`` directions (then ``n_projections`` and
-    ``generator`` are ignored). Returns a scalar tensor.
-    """
-    if a.dim() != 2 or a.shape != b.shape:
-        raise ValueError(f"sliced_wasserstein needs two (N, D) batches of one shape; got "
-                         f"{tuple(a.shape)} and {tuple(b.shape)}")
-    if projections is None:
-        projections = random_projections(a.shape[1], n_projections, generator,
-                                          device=a.device, dtype=a.dtype)
-    pa = torch.sort(a @ projections, dim=0).values
-    pb = torch.sort(b @ projections, dim=0).values
-    return (pa - pb).abs().pow(p).mean()
-
-
-def gaussian_kl(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """``KL(N(mu, diag sigma^2) || N(0, I))`` per row, summed over dimensions: ``(N,)``."""
-    return (0.5 * (mu.pow(2) + sigma.pow(2) - 1.0) - torch.log(sigma)).sum(dim=1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -451,8 +412,8 @@ class Bridge(Method):
     def bridge_loss(self, z_s, z_t, z_l=None, y_l=None, z_lt=None, y_lt=None):
         """Eq. (4) on base latents ``z_s, z_t`` ``(B, n_latent)``; ``(z_l, y_l)`` labelled
         source latents for ``L_Cls^1``; ``(z_lt, y_lt)`` labelled target latents for
-        ``L_Cls^2``, which ``train_step`` never passes (only :func:`bridge_2d`'s paper mode
-        does). Returns ``(loss, metrics)``. Reconstruction: squared error averaged over
+        ``L_Cls^2``, which ``train_step`` never passes (only the paper-mode 2-D example,
+        :class:`dalab.experiments.ToyBridge`, does). Returns ``(loss, metrics)``. Reconstruction: squared error averaged over
         dimensions and batch; KL: summed over dimensions, averaged over the batch (authors'
         code; the paper does not say)."""
         cfg = self.config
@@ -540,6 +501,19 @@ class Bridge(Method):
         mu, sigma = self.E(self._base_latent(domain, x), self._domain(domain))
         return Latent(h=mu, mu=mu, sigma=sigma)
 
+    def decode_shared(self, z_shared: torch.Tensor, domain: str = "target") -> torch.Tensor:
+        """``g(z|z', D=domain)``: a shared code ``(N, n_latent_shared)`` decoded to the base
+        latent of ``domain`` ``(N, n_latent)`` (for points: the point itself, Fig. 2b)."""
+        return self.D(z_shared, self._domain(domain))
+
+    def base_encode(self, x: torch.Tensor, domain: str = "target") -> torch.Tensor:
+        """The mean base latent ``E_d(x)`` of ``x`` from ``domain`` ``(N, n_latent)``."""
+        return self._base_latent(domain, x)
+
+    def base_decode(self, z: torch.Tensor, domain: str = "target") -> torch.Tensor:
+        """The base VAE of ``domain`` decoding a base latent: ``G_d(z)``."""
+        return self._vae(domain).decode(z)
+
     def transfer_latent(self, z: torch.Tensor, to: str = "target") -> torch.Tensor:
         """Base latent of the other domain -> base latent of ``to`` through the mean shared
         code: ``g(mean q(z'|z, D=from), D=to)``. ``(N, n_latent)`` -> ``(N, n_latent)``."""
@@ -592,114 +566,5 @@ class Bridge(Method):
         return torch.stack([row0, row1, row2])
 
 
-# ---------------------------------------------------------------------------------------
-# Evaluation and the 2-D example
-# ---------------------------------------------------------------------------------------
-@torch.no_grad()
-def transfer_accuracy(bridge: Bridge, x_s, x_t, classifier_s: Callable, classifier_t: Callable,
-                      batch_size: int = 500, reference: str = "data") -> dict[str, float]:
-    """Transfer accuracy (Sec. 4.2): a classifier per data domain labels both sides of each
-    transfer; the score is the share of instances whose two predicted classes agree.
-
-    ``source->target``: ``classifier_s(x_s)`` vs ``classifier_t(bridge.transfer(x_s,
-    "target"))`` over ``x_s``; ``target->source`` the same the other way over ``x_t``.
-    ``classifier_*``: a dalab ``Method`` (its ``predict``) or any ``fn(x) -> logits``, e.g.
-    ``source_only`` models trained on each domain alone. ``reference="data"`` classifies the
-    original inputs (the paper's wording); ``"decoded"`` classifies their base-VAE decodings
-    (``G(E(x))``, what the authors' evaluation code does). No labels are read.
-    """
-    if reference not in ("data", "decoded"):
-        raise ValueError(f"reference={reference!r} is not valid; choose one of data, decoded")
-    was = bridge.training
-    bridge.eval()
-    dev = next(bridge.parameters()).device
-
-    def fn(c):
-        return c.predict if isinstance(c, Method) else c
-
-    def run(x, frm, to, c_from, c_to):
-        agree = 0
-        for i in range(0, len(x), batch_size):
-            xb = torch.from_numpy(np.array(x[i:i + batch_size], np.float32)).to(dev)
-            ref = xb if reference == "data" else bridge._vae(frm).decode(
-                bridge._base_latent(frm, xb))
-            a = fn(c_from)(ref).argmax(1)
-            b = fn(c_to)(bridge.transfer(xb, to)).argmax(1)
-            agree += int((a == b).sum())
-        return agree / max(1, len(x))
-
-    try:
-        out = {"source->target": run(x_s, "source", "target", classifier_s, classifier_t),
-               "target->source": run(x_t, "target", "source", classifier_t, classifier_s)}
-    finally:
-        bridge.train(was)
-    return out
-
-
-TOY_DEFAULTS = {"n_latent_shared": 2, "bridge_hidden": 64, "beta_cls": 0.5}  # see bridge_2d
-
-
-def bridge_2d(x_1, y_1, x_2, y_2, *, steps: int = 3000, seed: int = 0, labels: str = "source",
-              config: dict | None = None, num_classes: int | None = None) -> dict:
-    """The synthetic example of Fig. 2 / Fig. 7: a bridge between two 2-D "latent spaces"
-    (base models are the identity), trained here and returned as arrays for plotting.
-
-    ``x_1, x_2``: ``(N, 2)`` points of domain 1 and 2 (e.g. the ``ellipse-1`` / ``ellipse-2``
-    train splits), ``y_1, y_2`` their classes. ``labels``: ``"source"`` (domain-1 labels only,
-    dalab's rule), ``"both"`` (the paper's setting: ``L_Cls`` on both domains) or ``"none"``.
-    ``config``: BridgeConfig overrides on top of this example's defaults ``TOY_DEFAULTS``: the
-    figure's 2-D shared latent, and (our choices, the paper gives no Fig. 2 settings) a
-    64-wide bridge (3,000 steps take ~40 s of one CPU core) and ``beta_cls = 0.5``: with
-    App. B's 0.05 the 2-D bridge sits in a local optimum with a diagonal class boundary after
-    3,000 steps (transfer agreement 0.54 / 0.48 with both domains labelled), with 0.5 it
-    learns the rotation of Fig. 2 (0.94 / 0.98). Ablations (Fig. 7 rows): pass
-    ``{"conditional": False}``, ``{"swd": False, "beta_cls": 0}``, ``{"beta_cls": 0}``.
-
-    Returns numpy arrays: ``shared_1, shared_2`` (mean shared codes, Fig. 2e), ``recon_1,
-    recon_2`` (Fig. 2b), ``x_12`` (domain 1 transferred to 2, Fig. 2c), ``x_21`` (Fig. 2d),
-    ``boundary_w, boundary_b`` (the linear classifier, Fig. 2e's line) and ``losses``.
-    """
-    if labels not in ("source", "both", "none"):
-        raise ValueError(f"labels={labels!r} is not valid; choose one of source, both, none")
-    x_1, x_2 = (torch.from_numpy(np.array(v, np.float32)) for v in (x_1, x_2))  # copies
-    y_1, y_2 = (torch.from_numpy(np.array(v, np.int64)) for v in (y_1, y_2))
-    if x_1.dim() != 2 or x_1.shape[1] != x_2.shape[1]:
-        raise ValueError(f"bridge_2d needs (N, D) points of one D; got {tuple(x_1.shape)}, "
-                         f"{tuple(x_2.shape)}")
-    cfg = BridgeConfig(**{**TOY_DEFAULTS, "n_sup": -1 if labels != "none" else 0,
-                          **(config or {})})
-    k = int(num_classes or int(max(y_1.max(), y_2.max())) + 1)
-    gen = torch.Generator().manual_seed(seed)
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        model = Bridge(cfg, input_shape=(x_1.shape[1],), num_classes=k)
-        losses = []
-        for _ in range(steps):
-            i = torch.randint(len(x_1), (cfg.batch_size,), generator=gen)
-            j = torch.randint(len(x_2), (cfg.batch_size,), generator=gen)
-            sup1 = labels in ("source", "both") and cfg.beta_cls > 0
-            sup2 = labels == "both" and cfg.beta_cls > 0
-            out = model._bridge_step(x_1[i], x_2[j], x_1[i] if sup1 else None,
-                                     y_1[i] if sup1 else None, x_2[j] if sup2 else None,
-                                     y_2[j] if sup2 else None)
-            losses.append(out["loss"])
-        model.eval()
-        with torch.no_grad():
-            s1, _ = model.E(x_1, 0)
-            s2, _ = model.E(x_2, 1)
-            out = {"shared_1": s1, "shared_2": s2,
-                   "recon_1": model.D(s1, 0), "recon_2": model.D(s2, 1),
-                   "x_12": model.transfer_latent(x_1, "target"),
-                   "x_21": model.transfer_latent(x_2, "source"),
-                   "boundary_w": model.f.weight, "boundary_b": model.f.bias}
-            out = {k_: v.cpu().numpy() for k_, v in out.items()}
-    finally:
-        torch.random.set_rng_state(state)
-    out["losses"] = np.asarray(losses, np.float32)
-    return out
-
-
-__all__ = ["TOY_DEFAULTS", "Bridge", "BridgeConfig", "BaseVAE", "GatedMixing", "IdentityBase",
-           "LatentCoder", "bridge_2d", "gaussian_kl", "interpolate_latents", "lerp",
-           "random_projections", "slerp", "sliced_wasserstein", "transfer_accuracy"]
+__all__ = ["Bridge", "BridgeConfig", "BaseVAE", "GatedMixing", "IdentityBase", "LatentCoder",
+           "interpolate_latents", "lerp", "random_projections", "slerp", "sliced_wasserstein"]

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..losses import domain_adversarial_loss
+from ..losses import domain_adversarial_loss, gaussian_kl  # noqa: F401 (gaussian_kl: Eq. 7)
 from ..nn import LeNetFeatures, dann_annealing, grad_reverse, grl_lambda
 from .base import Latent, Method
 
@@ -118,17 +118,6 @@ def modulation_moments(mu: torch.Tensor, sigma: torch.Tensor, mu_h: torch.Tensor
     if mode == "pm1":
         return mu, 0.5 * (sigma + sigma_other)
     return mu, sigma_other
-
-
-def gaussian_kl(mu_p: torch.Tensor, sigma_p: torch.Tensor, mu_q: torch.Tensor | float = 0.0,
-                sigma_q: torch.Tensor | float = 1.0) -> torch.Tensor:
-    """``KL(N(mu_p, sigma_p^2) || N(mu_q, sigma_q^2))`` for diagonal Gaussians, summed over the
-    last axis (Eq. 7). Defaults give the KL to the prior N(0, I) used in Eq. 18."""
-    mu_q = torch.as_tensor(mu_q, dtype=mu_p.dtype, device=mu_p.device)
-    sigma_q = torch.as_tensor(sigma_q, dtype=mu_p.dtype, device=mu_p.device)
-    var_ratio = (sigma_p / sigma_q) ** 2
-    return 0.5 * (var_ratio + ((mu_p - mu_q) / sigma_q) ** 2 - 1.0
-                  - torch.log(var_ratio)).sum(-1)
 
 
 def _scale_grad(x: torch.Tensor, scale: float) -> torch.Tensor:

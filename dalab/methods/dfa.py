@@ -28,7 +28,8 @@ Losses, per batch of M source and M target samples (``h = G(x)``)::
 
     L_cls  Eq. 16   cross-entropy of F(h_s) on y_s
     L_kld  Eq. 17   KL between the source features and the prior N(0, 1); two readings:
-                    "gaussian": KL(N(0,1) || N(mu_d, sigma_d^2)) on the batch statistics of each
+                    "gaussian" (feature_prior_kl): KL(N(0,1) || N(mu_d, sigma_d^2)) on the batch
+                    statistics of each
                     feature d (Eq. 17's direction, prior first), mean over d
                     "softmax" (official code): kl_div(log_softmax(h_s), softmax(z_n)) on 48-d
                     chunks of the flattened features, averaged over all elements
@@ -44,27 +45,26 @@ Table 8 ablations are config switches: ``tied=False`` (decoder with its own weig
 ``alignment="dal_direct"`` (``|D(G(x_s)) - D(G(x_t))|``), ``alignment="kl_only"`` (KL of the
 target features to the prior instead of L_dal).
 
-``dal_toy`` is the 2-D experiment of Sec. 4.1 (Table 1's G and D, DAL alone) as a pure function
-returning frames for the app.
+The 2-D experiment of Sec. 4.1 (Table 1's G and D, DAL alone) is ``dalab.experiments.dal_toy``,
+an ordinary ``fit`` run on an array pair.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..losses import entropy
+from ..losses import entropy, gaussian_kl
 from ..nn import dann_annealing
 from .base import Latent, Method
 
 KL_FORMS = ("gaussian", "softmax")
 ALIGNMENTS = ("dal", "dal_direct", "kl_only")
 DECODER_BN = ("fixed", "affine", "none")
-PAIRINGS = ("fixed", "shuffle")
+PAIRINGS = ("fixed", "shuffle")  # the 2-D experiment (dalab.experiments.dal_toy)
 SOFTMAX_KL_CHUNK = 48  # official code: feat_s.view(-1, 48) for MNIST/USPS features
 
 
@@ -91,18 +91,19 @@ def distribution_alignment_loss(x_hat_a: torch.Tensor, x_hat_b: torch.Tensor) ->
     return (x_hat_a - x_hat_b).abs().mean()
 
 
-def gaussian_kl(h: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+def feature_prior_kl(h: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Eq. 17 read as a Gaussian KL on feature statistics: ``KL(N(0,1) || N(mu_d, sigma_d^2))``.
 
     ``mu_d, sigma_d^2`` are the batch mean and variance of feature d of ``h`` ``(M, d)``; the KL
     is taken in Eq. 17's direction (the prior q(z_n) first, ``sum q log q/p``) and averaged over
-    the features: ``mean_d [log sigma_d + (1 + mu_d^2) / (2 sigma_d^2) - 1/2]``. ``eps`` floors
-    the variance (our choice) so a dead ReLU feature gives a large but finite value.
+    the features: ``mean_d [log sigma_d + (1 + mu_d^2) / (2 sigma_d^2) - 1/2]``
+    (:func:`dalab.losses.gaussian_kl` per feature). ``eps`` floors the variance (our choice) so
+    a dead ReLU feature gives a large but finite value.
     """
     h = h.flatten(1)
-    mu = h.mean(0)
-    var = h.var(0, unbiased=False) + eps
-    return (0.5 * var.log() + (1.0 + mu ** 2) / (2.0 * var) - 0.5).mean()
+    sigma = (h.var(0, unbiased=False) + eps).sqrt()[:, None]  # (d, 1): one KL per feature
+    return gaussian_kl(torch.zeros_like(sigma), torch.ones_like(sigma), h.mean(0)[:, None],
+                       sigma).mean()
 
 
 def softmax_kl(h: torch.Tensor, z_n: torch.Tensor, chunk: int = SOFTMAX_KL_CHUNK) -> torch.Tensor:
@@ -327,7 +328,7 @@ class _DFABase(Method):
     def _kld(self, h: torch.Tensor, z_n: torch.Tensor) -> torch.Tensor:
         """L_kld (Eq. 17) of features ``h`` (M, d) to the prior; ``z_n`` for the softmax form."""
         if self.config.kl_form == "gaussian":
-            return gaussian_kl(h)
+            return feature_prior_kl(h)
         return softmax_kl(h, z_n, self.ae.kl_chunk)
 
     def _alignment(self, h_s, idx_s, h_t, idx_t, z_n) -> tuple[torch.Tensor, dict]:
@@ -473,69 +474,7 @@ class DFAMCD(_DFABase):
         return {"f1": lambda x: self.F1(self.ae(x)), "f2": lambda x: self.F2(self.ae(x))}
 
 
-# -- the 2-D experiment of Sec. 4.1 ---------------------------------------------------------------
-
-def _all_points(name: str) -> np.ndarray:
-    from ..data import load_domain  # late: methods must not need the data layer to import
-
-    d = load_domain(name)
-    if d.kind != "points":
-        raise ValueError(f"dal_toy needs 2-D point domains (e.g. gauss-mean-s); {name!r} is "
-                         f"{d.kind}")
-    return np.concatenate([d.train.x, d.test.x]).astype(np.float32)
-
-
-def dal_toy(source: str = "gauss-mean-s", target: str = "gauss-mean-t", steps: int = 2000,
-            every: int = 100, seed: int = 0, *, lr: float = 0.01, tied: bool = False,
-            pairing: str = "fixed") -> list[dict]:
-    """DAL alone aligning two point clouds (Sec. 4.1, Fig. 4): train Table 1's G and D so that
-    ``D(G(x_t))`` lands on the source cloud, minimising ``mean |D(G(x_t)) - x_s|``.
-
-    All points of each domain (500, as the paper) form one full batch; plain SGD at ``lr`` (the
-    official toy scripts: SGD, lr 0.01, full batch). ``pairing="fixed"`` pairs target i with
-    source i on every step (the official scripts); ``"shuffle"`` draws a new random pairing each
-    step. ``tied=False`` (the official scripts: separate G and D) or ``True``. Table 1's D ends
-    in a ReLU, so it cannot output negative numbers: when the source cloud has coordinates
-    below 0.1, both clouds are shifted by the same constant for training (the official moons
-    script adds 1 for the same reason) and shifted back in the frames.
-
-    Returns frames at steps 0, every, 2*every, ..., steps: ``{"step", "x_s" (N, 2), "x_t" (N, 2),
-    "x_t_mapped" (N, 2) = D(G(x_t)), "loss"}`` as numpy arrays / floats. Seeded and free of
-    side effects on the global RNG.
-    """
-    check_choice("pairing", pairing, PAIRINGS)
-    if steps < 0 or every < 1:
-        raise ValueError(f"need steps >= 0 and every >= 1, got steps={steps}, every={every}")
-    x_s_np, x_t_np = _all_points(source), _all_points(target)
-    shift = np.maximum(0.0, 0.1 - x_s_np.min(0)).astype(np.float32)  # for D's final ReLU
-    n = min(len(x_s_np), len(x_t_np))
-    frames = []
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
-        x_s = torch.from_numpy(x_s_np[:n] + shift)
-        x_t = torch.from_numpy(x_t_np[:n] + shift)
-        ae = MLPAutoencoder(2, tied=tied, decoder_bn="affine")  # Table 1: plain BatchNorm
-        opt = torch.optim.SGD(ae.parameters(), lr=lr)
-        ae.train()
-
-        for k in range(steps + 1):
-            target_pts = x_s if pairing == "fixed" else x_s[torch.randperm(n, generator=gen)]
-            mapped = ae.decode(ae(x_t))
-            loss = distribution_alignment_loss(mapped, target_pts)
-            if k % every == 0 or k == steps:
-                frames.append({"step": k, "x_s": x_s_np[:n], "x_t": x_t_np[:n],
-                               "x_t_mapped": mapped.detach().numpy() - shift,
-                               "loss": loss.item()})
-            if k == steps:
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return frames
-
-
-__all__ = ["ALIGNMENTS", "DECODER_BN", "KL_FORMS", "ConvAutoencoder", "DFAConfig", "DFAEnt",
-           "DFAEntConfig", "DFAMCD", "DFAMCDConfig", "MLPAutoencoder", "classifier_discrepancy",
-           "dal_toy", "distribution_alignment_loss", "gaussian_kl", "make_autoencoder",
-           "make_dfa_classifier", "softmax_kl"]
+__all__ = ["ALIGNMENTS", "DECODER_BN", "KL_FORMS", "PAIRINGS", "ConvAutoencoder", "DFAConfig",
+           "DFAEnt", "DFAEntConfig", "DFAMCD", "DFAMCDConfig", "MLPAutoencoder",
+           "check_choice", "classifier_discrepancy", "distribution_alignment_loss",
+           "feature_prior_kl", "make_autoencoder", "make_dfa_classifier", "softmax_kl"]

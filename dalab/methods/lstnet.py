@@ -31,8 +31,8 @@ source-only baseline, so "LST-Net minus source-only" measures the translation al
 ``predict(x_t) = C_s(translate(x_t, to="source"))``. The paper's reverse direction (translate
 domain-1 test images into domain 2, classify with a classifier trained on *labelled domain-2*
 images) needs target labels inside one run; it is the swapped pair (``digits -> mnist``) or
-:func:`evaluate_reverse` (an evaluation-only classifier fitted on the target *train* labels,
-as the paper did). ``extra_predictors`` adds ``"target_style"``: a classifier ``C_t`` trained
+:func:`dalab.analysis.evaluate.evaluate_reverse` (an evaluation-only classifier fitted on the
+target *train* labels, as the paper did). ``extra_predictors`` adds ``"target_style"``: a classifier ``C_t`` trained
 on source images translated into the target style, ``G_2(E_1(x_1))``, with the source labels,
 applied to raw target images (our addition; no target label is used).
 
@@ -55,7 +55,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -490,53 +489,3 @@ class LSTNet(Method):
         if self.config.target_style_classifier:
             out["target_style"] = self.predict_target_style
         return out
-
-
-@torch.no_grad()
-def _batched(fn, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    return np.concatenate([fn(torch.from_numpy(np.array(x[i:i + batch_size], np.float32)))
-                           .cpu().numpy() for i in range(0, len(x), batch_size)])
-
-
-def _fit_classifier(method: LSTNet, pair, steps: int, batch_size: int) -> nn.Module:
-    """A LeNet on the labelled target train split (evaluation only), source-only's SGD."""
-    x_tr, y_tr = pair.evaluation.train_labeled()
-    x_tr, y_tr = torch.from_numpy(np.array(x_tr, np.float32)), torch.from_numpy(
-        np.array(y_tr)).long()
-    h2 = _lenet(method.input_shape, method.num_classes)
-    cfg = method.config
-    opt = torch.optim.SGD(h2.parameters(), lr=cfg.cls_lr, momentum=cfg.cls_momentum,
-                          weight_decay=cfg.cls_weight_decay)
-    for step in range(steps):
-        for g in opt.param_groups:
-            g["lr"] = cfg.cls_lr / (1.0 + 10.0 * step / steps) ** 0.75
-        idx = torch.randint(0, len(y_tr), (batch_size,))
-        loss = F.cross_entropy(h2(x_tr[idx]), y_tr[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return h2
-
-
-def evaluate_reverse(method: LSTNet, pair, steps: int = 1500, batch_size: int = 64,
-                     seed: int = 0) -> dict[str, float]:
-    """The paper's reverse protocol (Sec. 3, "Similarly, we trained a classifier on USPS ...
-    and then evaluated it on the translated MNIST test dataset"): fit a fresh LeNet ``h_2`` on
-    the *labelled target train split* (an evaluation-only oracle, exactly as the paper did; the
-    translator never sees these labels), then report ``h_2`` on the target test set
-    (``target_classifier_on_target``) and on the source test set translated into the target
-    domain, ``h_2(G_2(E_1(x_1)))`` (``reverse``). Runs on CPU; the method is left unchanged."""
-    with torch.random.fork_rng():  # seeded, and the caller's RNG state is left alone
-        torch.manual_seed(seed)
-        h2 = _fit_classifier(method, pair, steps, batch_size)
-    h2.eval()
-    was = method.training
-    dev = next(method.parameters()).device
-    method.eval().cpu()
-    try:
-        tgt = _batched(h2, pair.evaluation.x_test).argmax(1)
-        moved = _batched(lambda x: h2(method.translate(x, to="target")), pair.x_s_test).argmax(1)
-    finally:
-        method.to(dev).train(was)
-    return {"target_classifier_on_target": float((tgt == pair.evaluation.y_test).mean()),
-            "reverse": float((moved == pair.y_s_test).mean())}

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from ..data import load_domain
-from ..methods.bridge import bridge_2d, transfer_accuracy
+from ..analysis.evaluate import transfer_accuracy
+from ..experiments import bridge_2d
 
 ROW_NAMES = ("in source (base latent path)", "ends transferred, path in target",
              "path transferred to target")
