@@ -78,11 +78,14 @@ def test_bridge_2d_figure_draws_four_panels_and_the_boundary():
 
 
 def test_method_cards_cover_every_method_and_count_the_zoo():
-    from dalab.methods import list_methods
+    from dalab.methods import get_method, list_methods
     from dalab.ui.cards import method_cards
     cards = method_cards(list_methods(), [{"method": "cdlm"}, {"method": "cdlm"}])
     assert [c["name"] for c in cards] == [m.name for m in list_methods()]
-    assert all(c["equation"] for c in cards)  # a new method: add its equation to cards.py
+    assert all(c["equation"] for c in cards)  # a new method: declare Method.equation
+    by = {c["name"]: c for c in cards}
+    assert by["cdlm"]["equation"] == get_method("cdlm").equation  # read from the class
+    assert by["cdlm"]["pages"] == "Modulation, KL-gap calculator, Latent vs prior"
     import re
     assert not any(re.search(r"\\quad[A-Za-z]", c["equation"]) for c in cards)  # "\\quadD"
     assert next(c for c in cards if c["name"] == "cdlm")["zoo"] == 2

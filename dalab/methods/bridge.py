@@ -331,6 +331,10 @@ class Bridge(Method):
     summary = "Conditional VAE bridging two frozen base VAEs' latents (SWD + latent classifier)."
     Config = BridgeConfig
     capabilities = frozenset({"encode", "translate", "reconstruct"})
+    translate_to = frozenset({"source", "target"})  # Fig. 1b, both ways through z'
+    equation = (r"\mathcal{L}=\mathcal{L}_{rec}+\beta_{KL}KL+\beta_{SWD}SWD(z'_s,z'_t)"
+                r"+\beta_{Cls}\mathrm{CE}(f(z'),y)")  # Eq. 4
+    pages = ("Bridge interpolation", "Translate")
     default_steps = 4000
 
     def __init__(self, config=None, *, input_shape, num_classes):

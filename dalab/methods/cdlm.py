@@ -247,6 +247,9 @@ class CDLM(Method):
                "targets are rendered in source style and classified.")
     Config = CDLMConfig
     capabilities = frozenset({"encode", "translate", "reconstruct"})
+    translate_to = frozenset({"source"})  # one decoder, for the source domain (Sec. 3.2.4)
+    equation = r"z_{st}=\mu_s+\sigma_s\odot(\gamma_1 h_t+\gamma_2\epsilon)\quad(1)"
+    pages = ("Modulation", "KL-gap calculator", "Latent vs prior")
     input_kinds = frozenset({"image"})  # 28x28 images only (raises ValueError otherwise)
     default_steps = 3000
 
