@@ -60,6 +60,29 @@ def test_app_pages_were_read_from_app_py():
 
 
 # ---------------------------------------------------------------------------------------
+# The public inference methods the app uses instead of sub-networks
+# ---------------------------------------------------------------------------------------
+def test_bridge_shared_logits_is_predict_on_target_and_differs_by_domain():
+    model, x = _small("bridge")
+    with torch.no_grad():
+        assert torch.equal(model.shared_logits(x, "target"), model.predict(x))
+        assert model.shared_logits(x, "source").shape == (3, 10)
+        assert not torch.allclose(model.shared_logits(x, "source"),
+                                  model.shared_logits(x, "target"))
+        with pytest.raises(ValueError):
+            model.shared_logits(x, "mnist")
+
+
+def test_cdlm_decode_and_classify_features_compose_into_the_existing_paths():
+    model, x = _small("cdlm")
+    with torch.no_grad():
+        lat = model.encode(x, "target")
+        assert torch.equal(model.classify_features(lat.h), model.classify_h(x))
+        assert torch.equal(model.decode(model.config.gamma1 * lat.h), model.generate(lat.h))
+        assert model.decode(lat.mu).shape == x.shape
+
+
+# ---------------------------------------------------------------------------------------
 # The UI's one adapter reads the declaration
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", [n for n, c in METHODS.items() if c.translate_to])
