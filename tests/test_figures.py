@@ -37,6 +37,12 @@ def test_histogram_and_embedding_and_curves():
     assert list(fig.data[0].y) == [2.0, 1.0] and fig.data[1].yaxis == "y2"
 
 
+def test_kl_per_dimension_figure_overlays_source_and_target():
+    fig = F.kl_per_dimension_figure(np.array([0.1, 0.2, 0.3]), np.array([1.0, 2.0, 3.0]))
+    assert [t.name for t in fig.data] == ["source", "target"]
+    assert list(fig.data[1].x) == [1.0, 2.0, 3.0] and fig.layout.barmode == "overlay"
+
+
 def test_tile_images_and_png():
     rows = [np.zeros((3, 1, 4, 4)), np.ones((2, 1, 4, 4))]
     grid = F.tile_images(rows, pad=1)
