@@ -1,4 +1,4 @@
-"""dalab: a domain-adaptation lab. Core: data -> nn -> losses -> methods -> train -> runs.
+"""dalab: a domain-adaptation lab. Core: data -> nn -> losses -> methods -> runs -> train.
 
 The public API (:mod:`dalab.api`) is importable from the package::
 

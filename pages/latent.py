@@ -1,12 +1,11 @@
 """Latent vs prior (DFA Fig. 7-9): per-dimension histograms of source and target codes on
 shared bins, against the N(0, 1) density, for two models side by side."""
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from dalab.analysis.latent import histograms_vs_prior, prior_report
 from dalab.data import DomainPair
-from dalab.ui.figures import histogram_figure
+from dalab.ui.figures import histogram_figure, kl_per_dimension_figure
 from dalab.ui.models import available, encode_test_sets
 from dalab.ui.sidebar import chosen_index, device, load_model
 from dalab.ui.navigation import ensure_app_navigation
@@ -52,11 +51,7 @@ for col, label, side in ((c1, left, "left"), (c2, right, "right")):
         st.plotly_chart(histogram_figure(h), key=f"hist-{side}")
         st.write(f"dimension {dim}: KL to N(0,1) source {rep_s['kl'][dim]:.3f}, target "
                  f"{rep_t['kl'][dim]:.3f}; KS source {rep_s['ks'][dim]:.3f}")
-        fig = go.Figure([go.Histogram(x=rep_s["kl"], name="source", opacity=0.6),
-                         go.Histogram(x=rep_t["kl"], name="target", opacity=0.6)])
-        fig.update_layout(barmode="overlay", height=260, xaxis_title="KL to N(0,1) per dimension",
-                          margin=dict(l=10, r=10, t=30, b=10))
-        st.plotly_chart(fig, key=f"kl-{side}")
+        st.plotly_chart(kl_per_dimension_figure(rep_s["kl"], rep_t["kl"]), key=f"kl-{side}")
         st.metric("mean KL to the prior (source)", f"{float(np.mean(rep_s['kl'])):.3f}")
         st.download_button("Download per-dimension statistics (CSV)",
                            "dim,kl_source,kl_target,ks_source,mean_source,std_source\n" + "\n".join(

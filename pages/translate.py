@@ -3,7 +3,7 @@ starts it next to this app; this page only checks that it answers and shows it."
 import streamlit as st
 
 from dalab.ui.navigation import ensure_app_navigation
-from dalab.ui.translate import gradio_url, reachable
+from dalab.ui.translate import TRANSLATION_METHODS, gradio_url, reachable
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
@@ -16,6 +16,6 @@ if not reachable(url, timeout=0.5):
     st.markdown(f"Once it runs, it is also reachable directly: [{url}]({url})")
     st.stop()
 st.write("Draw or upload a digit, or sample test images: every translation-capable model "
-         "(cdlm, lstnet, bridge) translates it and classifies it. "
+         f"({TRANSLATION_METHODS}) translates it and classifies it. "
          f"More room: open [{url}]({url}) in its own tab.")
 st.iframe(url, height=1200)

@@ -37,6 +37,12 @@ def test_histogram_and_embedding_and_curves():
     assert list(fig.data[0].y) == [2.0, 1.0] and fig.data[1].yaxis == "y2"
 
 
+def test_kl_per_dimension_figure_overlays_source_and_target():
+    fig = F.kl_per_dimension_figure(np.array([0.1, 0.2, 0.3]), np.array([1.0, 2.0, 3.0]))
+    assert [t.name for t in fig.data] == ["source", "target"]
+    assert list(fig.data[1].x) == [1.0, 2.0, 3.0] and fig.layout.barmode == "overlay"
+
+
 def test_tile_images_and_png():
     rows = [np.zeros((3, 1, 4, 4)), np.ones((2, 1, 4, 4))]
     grid = F.tile_images(rows, pad=1)
@@ -78,11 +84,14 @@ def test_bridge_2d_figure_draws_four_panels_and_the_boundary():
 
 
 def test_method_cards_cover_every_method_and_count_the_zoo():
-    from dalab.methods import list_methods
+    from dalab.methods import get_method, list_methods
     from dalab.ui.cards import method_cards
     cards = method_cards(list_methods(), [{"method": "cdlm"}, {"method": "cdlm"}])
     assert [c["name"] for c in cards] == [m.name for m in list_methods()]
-    assert all(c["equation"] for c in cards)  # a new method: add its equation to cards.py
+    assert all(c["equation"] for c in cards)  # a new method: declare Method.equation
+    by = {c["name"]: c for c in cards}
+    assert by["cdlm"]["equation"] == get_method("cdlm").equation  # read from the class
+    assert by["cdlm"]["pages"] == "Modulation, KL-gap calculator, Latent vs prior"
     import re
     assert not any(re.search(r"\\quad[A-Za-z]", c["equation"]) for c in cards)  # "\\quadD"
     assert next(c for c in cards if c["name"] == "cdlm")["zoo"] == 2

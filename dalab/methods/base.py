@@ -31,8 +31,14 @@ class Latent:
 class Method(nn.Module):
     """Base class. Subclasses set the class attributes and implement ``train_step``/``predict``.
 
-    Capabilities (``capabilities``): ``"encode"``, ``"translate"``, ``"reconstruct"``; the app
-    and the analysis layer check them instead of the method's name.
+    Capabilities are contracts declared on the class (DESIGN.md, "Methods"); the app and the
+    analysis layer read them instead of the method's name and never probe by catching errors:
+
+    - ``capabilities``: ``"encode"``, ``"translate"``, ``"reconstruct"``;
+    - ``translate_to``: the domains ``translate(x, to=...)`` renders into (non-empty exactly when
+      ``"translate"`` is a capability; any other ``to`` raises ``ValueError``);
+    - ``equation``: the method's key equation in LaTeX, shown on its Home-page card;
+    - ``pages``: titles of the app pages that show the method at work.
     """
 
     name: ClassVar[str]
@@ -40,6 +46,9 @@ class Method(nn.Module):
     summary: ClassVar[str]               # one line for `dalab methods` and the app
     Config: ClassVar[type]               # a dataclass with commented, cited defaults
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    translate_to: ClassVar[frozenset[str]] = frozenset()  # "source" and/or "target"
+    equation: ClassVar[str] = ""         # key equation (LaTeX) for the app's method card
+    pages: ClassVar[tuple[str, ...]] = ("Train",)  # app page titles that show this method
     uses_target_labels: ClassVar[bool] = False  # True only for the target-only upper bound
     input_kinds: ClassVar[frozenset[str]] = frozenset({"image", "points"})  # what it accepts
     default_steps: ClassVar[int] = 3000
@@ -165,6 +174,11 @@ class Method(nn.Module):
         """Class probabilities ``(N, K)`` (softmax of :meth:`predict`), as ``predict_numpy``."""
         return batched(lambda xb: torch.softmax(self.predict(xb), 1), x, batch_size,
                        module=self)
+
+    def translate(self, x: torch.Tensor, to: str = "source") -> torch.Tensor:
+        """Inputs of the other domain rendered in domain ``to``, same shape as ``x``; defined
+        for ``to`` in ``translate_to`` only, ``ValueError`` for any other ``to``."""
+        raise ValueError(f"to={to!r}: {self.name} does not translate (its translate_to is empty)")
 
     # -- description ---------------------------------------------------------------------
     def spec(self) -> dict:

@@ -292,6 +292,10 @@ class Bridge(Method):
     summary = "Conditional VAE bridging two frozen base VAEs' latents (SWD + latent classifier)."
     Config = BridgeConfig
     capabilities = frozenset({"encode", "translate", "reconstruct"})
+    translate_to = frozenset({"source", "target"})  # Fig. 1b, both ways through z'
+    equation = (r"\mathcal{L}=\mathcal{L}_{rec}+\beta_{KL}KL+\beta_{SWD}SWD(z'_s,z'_t)"
+                r"+\beta_{Cls}\mathrm{CE}(f(z'),y)")  # Eq. 4
+    pages = ("Bridge interpolation", "Translate")
     default_steps = 4000
 
     def __init__(self, config=None, *, input_shape, num_classes):
@@ -493,7 +497,14 @@ class Bridge(Method):
     def predict(self, x):
         """Target logits: ``f`` (trained on source shared codes) on the mean shared code of
         ``x`` through the target base VAE and ``q(z'|z_t, D=target)``."""
-        mu, _ = self.E(self._base_latent("target", x), 1)
+        return self.shared_logits(x, "target")
+
+    def shared_logits(self, x, domain: str = "target") -> torch.Tensor:
+        """The classifier on the shared latent, ``f(mean q(z'|z, D=domain))`` (Eq. 3), for
+        inputs ``x`` of ``domain`` through that domain's base VAE: logits ``(N, K)``. For
+        ``domain="target"`` this is :meth:`predict`; with ``"source"`` it labels source inputs
+        the same way (transfer accuracy with the bridge's own head, Sec. 4.2)."""
+        mu, _ = self.E(self._base_latent(domain, x), self._domain(domain))
         return self.f(mu)
 
     def encode(self, x, domain="target"):

@@ -236,6 +236,9 @@ class CDLM(Method):
                "targets are rendered in source style and classified.")
     Config = CDLMConfig
     capabilities = frozenset({"encode", "translate", "reconstruct"})
+    translate_to = frozenset({"source"})  # one decoder, for the source domain (Sec. 3.2.4)
+    equation = r"z_{st}=\mu_s+\sigma_s\odot(\gamma_1 h_t+\gamma_2\epsilon)\quad(1)"
+    pages = ("Modulation", "KL-gap calculator", "Latent vs prior")
     input_kinds = frozenset({"image"})  # 28x28 images only (raises ValueError otherwise)
     default_steps = 3000
 
@@ -376,6 +379,12 @@ class CDLM(Method):
         if domain not in ("source", "target"):
             raise ValueError(f"domain={domain!r}; valid: source, target")
 
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The source generator ``D_theta``: codes ``(B, d)`` -> source-style images
+        ``(B, C, 28, 28)`` in (0, 1); e.g. ``D(z_ts)`` of Eq. 2 or ``D(gamma1 h + gamma2 eps)``
+        of Eq. 20."""
+        return self.D(z)
+
     def generate(self, h: torch.Tensor) -> torch.Tensor:
         """``x~ = D(gamma1 h)``: the source-style generation of Eq. 20 at eps = 0 (inference
         is deterministic; Table 6 shows gamma2 = 0 gives the same accuracy)."""
@@ -421,6 +430,11 @@ class CDLM(Method):
         self._check_domain(domain)
         mu, sigma, h = self.E(x)
         return Latent(h=h, mu=mu, sigma=sigma)
+
+    def classify_features(self, h: torch.Tensor) -> torch.Tensor:
+        """The task classifier ``C`` on deep features ``h`` ``(B, d)`` (from :meth:`encode`):
+        logits ``(B, K)``."""
+        return self.C(h)
 
     def classify_h(self, x: torch.Tensor) -> torch.Tensor:
         """The task classifier on the deep representation: ``C(h(x))``, logits ``(B, K)``."""

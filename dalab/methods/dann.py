@@ -41,6 +41,9 @@ class DANN(SourceOnly):
     paper = "Ganin et al., Domain-Adversarial Training of Neural Networks, JMLR 2016"
     summary = "Gradient reversal makes source and target features indistinguishable."
     Config = DANNConfig
+    equation = (r"\min_{F,C}\max_{D}\ \mathcal{L}_{y}(C(F(x_s)),y_s)"
+                r"-\lambda\,\mathcal{L}_{d}(D(F(x)),\,d)")
+    pages = ("Alignment",)
     paper_results = ({"task": "MNIST->MNIST-M (59k/9k images)", "accuracy": 0.7666,
                       "source": "Ganin et al., JMLR 2016, Table 2"},)
 

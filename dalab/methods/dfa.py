@@ -309,6 +309,7 @@ class _DFABase(Method):
     """Shared by DFA-ENT and DFA-MCD: the autoencoder, L_kld and the alignment term."""
 
     capabilities = frozenset({"encode", "reconstruct"})
+    pages = ("Latent vs prior", "Alignment")
 
     def __init__(self, config=None, *, input_shape, num_classes):
         super().__init__(config, input_shape=input_shape, num_classes=num_classes)
@@ -369,6 +370,8 @@ class DFAEnt(_DFABase):
              "Unsupervised Domain Adaptation by Gaussian-guided Latent Alignment (DFA-ENT, Eq. 20)")
     summary = "Gaussian-guided alignment: decoded target features match decoded N(0,1) noise."
     Config = DFAEntConfig
+    equation = (r"\mathcal{L}=\mathcal{L}_{cls}+\lambda\mathcal{L}_{ent}+\alpha\mathcal{L}_{kld}"
+                r"+\beta\,\overline{|D(G(x_t))-D(z_n)|},\ z_n\sim\mathcal{N}(0,1)\quad(20)")
     default_steps = 1000
 
     def __init__(self, config=None, *, input_shape, num_classes):
@@ -413,6 +416,8 @@ class DFAMCD(_DFABase):
              "(DFA-MCD, Algorithm 1)")
     summary = "MCD's classifier discrepancy plus Gaussian-guided alignment of decoded features."
     Config = DFAMCDConfig
+    equation = (r"\max_{F_1,F_2}\mathcal{L}_{adv}\ \text{then}\ \min_G\ \mathcal{L}_{adv}"
+                r"+\beta\mathcal{L}_{dal},\ \mathcal{L}_{adv}=|F_1(G(x_t))-F_2(G(x_t))|")  # Alg. 1
     default_steps = 800
 
     def __init__(self, config=None, *, input_shape, num_classes):

@@ -16,6 +16,8 @@ class TargetOnly(SourceOnly):
     paper = "Upper bound (uses target labels; networks of Ganin et al., JMLR 2016)"
     summary = "Train on labelled target data: the upper bound (uses target labels)."
     uses_target_labels = True
+    equation = r"\min_{f}\ \mathbb{E}_{(x,y)\sim T}\,\mathrm{CE}(f(x), y)"
+    pages = ("Results",)  # the upper bound of the benchmark table
     paper_results = ({"task": "MNIST->MNIST-M (59k/9k images)", "accuracy": 0.9596,
                       "source": "Ganin et al., JMLR 2016, Table 2, train on target"},)
 

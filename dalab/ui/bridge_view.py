@@ -33,17 +33,12 @@ def interpolation_rows(model, x_a: np.ndarray, x_b: np.ndarray, steps: int = 8,
 def own_transfer_accuracy(model, x_s: np.ndarray, x_t: np.ndarray) -> dict[str, float]:
     """Transfer accuracy with the bridge's shared-latent classifier ``f`` as both per-domain
     classifiers: ``f(E(z_s, source))`` labels a source image, ``f(E(z_t, target))`` (its
-    ``predict``) a target image; the score is how often an image and its transfer agree.
-    (The paper uses separate classifiers per data domain: ``dalab.methods.bridge.
-    transfer_accuracy`` accepts any, e.g. two source-only runs.)"""
+    ``predict``) a target image (``Bridge.shared_logits``); the score is how often an image and
+    its transfer agree. (The paper uses separate classifiers per data domain: ``dalab.methods.
+    bridge.transfer_accuracy`` accepts any, e.g. two source-only runs.)"""
     model.eval()
-
-    def side(domain):
-        def fn(x):
-            return model.f(model.E(model._base_latent(domain, x), model._domain(domain))[0])
-        return fn
-
-    return transfer_accuracy(model, x_s, x_t, side("source"), side("target"))
+    return transfer_accuracy(model, x_s, x_t, lambda x: model.shared_logits(x, "source"),
+                             lambda x: model.shared_logits(x, "target"))
 
 
 def toy_bridge(steps: int = 400, seed: int = 0, labels: str = "source",

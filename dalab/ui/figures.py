@@ -67,6 +67,17 @@ def histogram_figure(hist, names: dict[str, str] | None = None) -> go.Figure:
     return fig
 
 
+def kl_per_dimension_figure(kl_s: np.ndarray, kl_t: np.ndarray) -> go.Figure:
+    """Overlaid histograms of the per-dimension KL to N(0, 1) of the source and target codes
+    (``analysis.latent.prior_report(...)["kl"]``, ``(d,)`` each): how Gaussian a model's code
+    is, all dimensions at once (DFA Fig. 7-9)."""
+    fig = go.Figure([go.Histogram(x=kl_s, name="source", opacity=0.6),
+                     go.Histogram(x=kl_t, name="target", opacity=0.6)])
+    fig.update_layout(barmode="overlay", height=260, xaxis_title="KL to N(0,1) per dimension",
+                      margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
 def embedding_figure(points: np.ndarray, domain: np.ndarray, labels: np.ndarray | None = None,
                      colour_by: str = "domain", title: str = "") -> go.Figure:
     """Scatter of a 2-D map: colour by domain (source / target) or by class, with the domain

@@ -27,9 +27,9 @@ from PIL import Image  # noqa: E402
 
 from ..data import load_domain  # noqa: E402
 from .launch import port_free  # noqa: E402
-from .translate import (MAX_FILE_BYTES, NO_MODEL_MESSAGE, InputError, ModelBank,  # noqa: E402
-                        direction_for, load_image_file, preprocess, to_display,
-                        translate_and_classify)
+from .translate import (MAX_FILE_BYTES, NO_MODEL_MESSAGE, TRANSLATION_METHODS,  # noqa: E402
+                        InputError, ModelBank, direction_for, direction_problem,
+                        load_image_file, preprocess, to_display, translate_and_classify)
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +116,11 @@ def translate_one(bank: ModelBank, x: np.ndarray, to: str):
     items, results = [], []
     for m in models:
         row = {"model": m["label"], "to": to}
-        try:
-            img, probs = translate_and_classify(m["model"], x, to=to)
-        except ValueError as e:   # the method cannot go that way (CDLM has no target decoder)
-            results.append({**row, "error": str(e)})
+        problem = direction_problem(m["model"], to)  # declared: CDLM has no target decoder
+        if problem:
+            results.append({**row, "error": problem})
             continue
+        img, probs = translate_and_classify(m["model"], x, to=to)
         k = int(probs[0].argmax())
         row.update(label=m["classes"][k], confidence=round(float(probs[0, k]), 4),
                    shape=list(img.shape[1:]))
@@ -184,11 +184,12 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
         outs = []
         for m in models:
             to = direction_for(domain, m["info"]) or "source"
-            try:
-                img, probs = translate_and_classify(m["model"], x, to=to)
-                outs.append((m, to, img, probs, None))
-            except ValueError as e:
-                outs.append((m, to, None, None, str(e)))
+            problem = direction_problem(m["model"], to)
+            if problem:
+                outs.append((m, to, None, None, problem))
+                continue
+            img, probs = translate_and_classify(m["model"], x, to=to)
+            outs.append((m, to, img, probs, None))
         items, results = [], []
         for i in range(n):   # one row per test image: the input, then each model's output
             items.append((_image_file(x[i]), f"{domain} #{int(idx[i])} "
@@ -220,7 +221,7 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
 
     with gr.Blocks(title="dalab: domain translation", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown("# Domain translation\nDraw or upload a digit, or sample test images: "
-                    "every translation-capable model (cdlm, lstnet, bridge) translates it; each "
+                    f"every translation-capable model ({TRANSLATION_METHODS}) translates it; each "
                     "result carries the model's predicted label and confidence.")
         status = gr.Markdown()
         _translation_tab("Draw", "drawing", translate_drawing, "translate_drawing",

@@ -26,20 +26,22 @@ MODE_LABELS = {"full": "full (Eq. 1-2)", "pm1": "PM1 (Eq. 11)", "pm2": "PM2 (Eq.
 @torch.no_grad()
 def encode_batch(model, x_s: np.ndarray, x_t: np.ndarray, y_t: np.ndarray,
                  batch_size: int = 500) -> dict:
-    """One encoder pass: ``{"mu_s", "sigma_s", "h_s", "mu_t", "sigma_t", "h_t"}`` ``(N, d)``
-    tensors on the model's device, ``x_t`` / ``y_t`` (numpy, kept for the picture) and
-    ``acc_h``: the task classifier ``C(h_t)`` against ``y_t`` (no generation involved)."""
+    """One encoder pass (``CDLM.encode``): ``{"mu_s", "sigma_s", "h_s", "mu_t", "sigma_t",
+    "h_t"}`` ``(N, d)`` tensors on the model's device, ``x_t`` / ``y_t`` (numpy, kept for the
+    picture) and ``acc_h``: the task classifier ``C(h_t)`` (``CDLM.classify_features``) against
+    ``y_t`` (no generation involved)."""
     device = next(model.parameters()).device
     model.eval()
     out = {}
-    for side, x in (("s", x_s), ("t", x_t)):
-        parts = [model.E(torch.from_numpy(np.array(x[i:i + batch_size], np.float32))
-                         .to(device)) for i in range(0, len(x), batch_size)]
-        for j, name in enumerate(("mu", "sigma", "h")):
-            out[f"{name}_{side}"] = torch.cat([p[j] for p in parts])
+    for side, x, domain in (("s", x_s, "source"), ("t", x_t, "target")):
+        parts = [model.encode(torch.from_numpy(np.array(x[i:i + batch_size], np.float32))
+                              .to(device), domain) for i in range(0, len(x), batch_size)]
+        for name in ("mu", "sigma", "h"):
+            out[f"{name}_{side}"] = torch.cat([getattr(p, name) for p in parts])
     out["x_t"] = np.asarray(x_t, np.float32)
     out["y_t"] = np.asarray(y_t)
-    out["acc_h"] = float((model.C(out["h_t"]).argmax(1).cpu().numpy() == out["y_t"]).mean())
+    logits = model.classify_features(out["h_t"])
+    out["acc_h"] = float((logits.argmax(1).cpu().numpy() == out["y_t"]).mean())
     return out
 
 
@@ -112,8 +114,8 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     # classify the generations (Table 6 live). The re-encoding is the dearest step (~0.4 ms an
     # image on one core), so D(z_ts) is drawn but not classified: the 150 ms budget.
     k = min(n_show, n)
-    x_gen = model.D(torch.cat([gamma1 * h_t + gamma2 * eps_g, z_ts[:k]]))
-    pred = model.C(model.E(x_gen[:n])[2]).argmax(1).cpu().numpy()
+    x_gen = model.decode(torch.cat([gamma1 * h_t + gamma2 * eps_g, z_ts[:k]]))
+    pred = model.classify_h(x_gen[:n]).argmax(1).cpu().numpy()
     acc_gen = float((pred == enc["y_t"][:n]).mean())
     x_gen = x_gen.cpu().numpy()
     i, j = dims

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..data.images import center_by_mass, resize_images, to_gray, to_rgb
+from ..methods import list_methods
 
 MIN_SIDE = 8                 # smaller images carry no recognisable digit
 MAX_SIDE = 4096              # longer sides are refused (a 6000 x 6000 upload is)
@@ -29,9 +30,11 @@ MIN_INK = 0.15               # weakest stroke (after background removal) that co
 MAX_MODELS = 8               # translation models loaded at most (zoo first, newest runs next)
 DIRECTIONS = ("source", "target")
 DEFAULT_GRADIO_URL = "http://127.0.0.1:7861"
+# the registered methods whose class declares a translation direction (Method.translate_to)
+TRANSLATION_METHODS = ", ".join(m.name for m in list_methods() if m.translate_to)
 NO_MODEL_MESSAGE = (
     "No translation-capable model found. Translation needs a run of a method that declares "
-    "the `translate` capability (cdlm, lstnet, bridge): train one, e.g. "
+    f"the `translate` capability ({TRANSLATION_METHODS}): train one, e.g. "
     "`python -m dalab train cdlm mnist digits`, on the Train page, or ask for the model zoo "
     "(pretrained/) to be filled.")
 
@@ -184,10 +187,22 @@ def match_channels(x: np.ndarray, channels: int) -> np.ndarray:
 # Models: one adapter over the translate capability, one cached loader
 # ---------------------------------------------------------------------------------------
 def can_translate(model) -> bool:
-    """A loaded method that declares ``translate`` and works on 28 x 28 images."""
-    return ("translate" in getattr(model, "capabilities", ())
-            and len(getattr(model, "input_shape", ())) == 3
-            and (hasattr(model, "translate") or hasattr(model, "transfer")))
+    """A loaded method whose class declares a translation direction (``translate_to``) and
+    that works on images ``(C, H, W)`` (a bridge trained on 2-D points does not)."""
+    return bool(model.translate_to) and len(model.input_shape) == 3
+
+
+def direction_problem(model, to: str) -> str | None:
+    """Why ``model`` cannot translate ``to`` that domain, read from its class's declared
+    ``translate_to`` (``None`` when it can): a message meant for the visitor."""
+    if to not in DIRECTIONS:
+        return f"to={to!r}; valid: {', '.join(DIRECTIONS)}"
+    if to in model.translate_to:
+        return None
+    if not model.translate_to:
+        return f"{model.name} does not translate images"
+    return (f"{model.name} cannot translate to the {to} domain: it translates to the "
+            f"{' and '.join(sorted(model.translate_to))} domain only")
 
 
 @torch.no_grad()
@@ -200,15 +215,16 @@ def translate_and_classify(model, x: np.ndarray, to: str = "source"):
     the source classifier on the translation). ``to="target"``: ``x`` are source images;
     returns their target-style translation and ``model.predict`` of that translation.
     Returns ``(images (N, C, 28, 28), probabilities (N, K))`` as numpy arrays. Raises
-    ``ValueError`` when the method cannot translate in that direction (CDLM: to="target")."""
-    if to not in DIRECTIONS:
-        raise ValueError(f"to={to!r}; valid: {', '.join(DIRECTIONS)}")
-    fn = getattr(model, "translate", None) or getattr(model, "transfer")
+    ``ValueError`` (:func:`direction_problem`) when ``to`` is not in the method's declared
+    ``translate_to`` (CDLM: to="target")."""
+    problem = direction_problem(model, to)
+    if problem:
+        raise ValueError(problem)
     model.eval()
     device = next(model.parameters()).device
     xt = torch.from_numpy(np.array(match_channels(x, model.input_shape[0]), np.float32))
     xt = xt.to(device)
-    out = fn(xt, to=to)
+    out = model.translate(xt, to=to)
     logits = model.predict(xt if to == "source" else out)
     probs = torch.softmax(logits.float(), dim=1)
     return out.clamp(0, 1).float().cpu().numpy(), probs.cpu().numpy()
