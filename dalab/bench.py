@@ -48,7 +48,7 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
         state = _state(run_dir)
         tag = f"[{i}/{len(jobs)}] {m} {s}->{t} seed {k}"
         if state in FINAL_STATUSES:
-            log(f"{tag}: already there ({state}), skipped")
+            log(f"{tag}: already there{'' if state == 'finished' else f' ({state})'}, skipped")
         elif state == "running":
             log(f"{tag}: being trained by another process, skipped")
         else:

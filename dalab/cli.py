@@ -211,7 +211,7 @@ def _bench(args) -> int:
         print(f"not in the table, not finished ({len(pending)}): {', '.join(pending)}; "
               f"`dalab bench` with the same arguments resumes them", file=sys.stderr)
     if not rows:
-        raise ValueError(f"no finished benchmark runs under {args.out}")
+        raise ValueError(f"no benchmark runs under {args.out} (none finished)")
     if args.docs:
         command = "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
         md, js = write_docs(rows, args.docs, command)

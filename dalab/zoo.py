@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from .runs import CONFIG, WEIGHTS, RunError, _atomic_write, load_run, read_run_info, sha256_file
+from .runs import (CONFIG, WEIGHTS, RunError, _atomic_write, load_pair, load_run, read_run_info,
+                   sha256_file)
 
 INDEX = "index.json"
 FORMAT = "dalab-zoo/1"
@@ -88,12 +89,11 @@ def _to_fp16(src: Path, dst: Path) -> None:
 def held_out_accuracy(run_dir: str | Path) -> float:
     """Accuracy on the last ``VAL_FRACTION`` of the (seeded) target train split: for model
     selection. The test split is never looked at."""
-    from .data import DomainPair
     from .train import accuracy
 
     model, info = load_run(run_dir)
     p = info["pair"]
-    x, y = DomainPair(p["source"], p["target"], split_seed=p["split_seed"]).evaluation.train_labeled()
+    x, y = load_pair(run_dir, info).evaluation.train_labeled()
     idx = np.random.default_rng(p["split_seed"]).permutation(len(y))[-int(len(y) * VAL_FRACTION):]
     return accuracy(model, x[idx], y[idx])
 
@@ -107,7 +107,6 @@ def select_best(run_dirs: "list[str | Path]") -> tuple[Path, "list[float]"]:
 def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
             fp16: bool = True, note: str = "") -> dict:
     """Copy a run into the zoo as ``name`` and (re)write its index entry."""
-    from .data import DomainPair
     from .train import evaluate_pair
 
     root = Path(root) if root else zoo_dir()
@@ -127,8 +126,7 @@ def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
     (tmp / CONFIG).write_text(json.dumps(info, indent=2))
     model, _ = load_run(tmp)  # what users will get: re-measure the stored weights
     p = info["pair"]
-    acc = evaluate_pair(model, DomainPair(p["source"], p["target"], split_seed=p["split_seed"]),
-                        torch.device("cpu"))
+    acc = evaluate_pair(model, load_pair(src, info), torch.device("cpu"))
     info["accuracy_recorded_in_training"] = info["accuracy"]
     info["accuracy"] = acc
     (tmp / CONFIG).write_text(json.dumps(info, indent=2))

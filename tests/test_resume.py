@@ -212,8 +212,23 @@ def test_optimizers_are_built_on_the_fit_device_and_saved_state_is_safetensors(t
             callbacks=[_die_after_checkpoint(2)])
     assert set(m.optimizers) == {"phi", "theta"} and set(m.schedulers) == {"phi"}
     ck = tmp_path / "c" / runs.CHECKPOINTS / "step-000002"
-    assert sorted(p.name for p in ck.iterdir()) == [runs.STATE_JSON, runs.STATE_TENSORS,
-                                                    runs.WEIGHTS]
+    assert sorted(p.name for p in ck.iterdir()) == sorted([runs.STATE_JSON, runs.STATE_TENSORS,
+                                                           runs.WEIGHTS])
     state = json.loads((ck / runs.STATE_JSON).read_text())
     assert state["step"] == 2 and state["schedulers"]["phi"]["last_epoch"] == 2
     assert np.isfinite(state["optimizers"]["phi"]["param_groups"][0]["lr"])
+
+
+def test_tensorboard_event_files_next_to_metrics_csv(tmp_path):
+    """--tensorboard writes event files (tensorboard is in requirements-dev.txt); their scalars
+    are the per-step metrics of metrics.csv."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    _, _, run_dir = train("dann", "ellipse-1", "ellipse-2", 10, eval_every=5,
+                          out=tmp_path / "tb", tensorboard=True)
+    [events] = list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    acc = EventAccumulator(str(events.parent))
+    acc.Reload()
+    loss = [e.value for e in acc.Scalars("train/loss")]
+    assert len(loss) == 10
+    assert loss == pytest.approx([r["loss"] for r in runs.read_metrics(run_dir)], rel=1e-6)
+    assert [e.step for e in acc.Scalars("eval/target_test")] == [5, 10]

@@ -35,7 +35,7 @@ TRANSLATION_METHODS = ", ".join(m.name for m in list_methods() if m.translate_to
 NO_MODEL_MESSAGE = (
     "No translation-capable model found. Translation needs a run of a method that declares "
     f"the `translate` capability ({TRANSLATION_METHODS}): train one, e.g. "
-    "`python -m dalab train cdlm mnist digits`, on the Train page, or ask for the model zoo "
+    "`python -m dalab train --method cdlm --source mnist --target digits`, on the Train page, or ask for the model zoo "
     "(pretrained/) to be filled.")
 
 
