@@ -170,6 +170,12 @@ class Method(nn.Module):
         logits = batched(predict or self.predict, x, batch_size, module=self)
         return logits.argmax(1) if len(logits) else np.zeros(0, np.int64)
 
+    def encode_numpy(self, x: np.ndarray, domain: str = "target",
+                     batch_size: int = 500) -> dict[str, np.ndarray | None]:
+        """:meth:`encode` over a numpy batch: ``{"h", "mu", "sigma"}`` as ``(N, ...)`` numpy
+        arrays (``None`` where the method has no such output), batched as ``predict_numpy``."""
+        return batched(lambda xb: self.encode(xb, domain), x, batch_size, module=self)
+
     def predict_proba_numpy(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Class probabilities ``(N, K)`` (softmax of :meth:`predict`), as ``predict_numpy``."""
         return batched(lambda xb: torch.softmax(self.predict(xb), 1), x, batch_size,
@@ -192,7 +198,9 @@ def batched(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, batch_siz
             *, module: nn.Module | None = None, device=None) -> np.ndarray:
     """``fn`` over a numpy array in batches, results concatenated on the CPU as numpy: the one
     batched-inference loop of dalab. With ``module`` given, it runs in eval mode (restored
-    afterwards) and inputs go to the module's device (else ``device``, default CPU)."""
+    afterwards) and inputs go to the module's device (else ``device``, default CPU). ``fn`` may
+    return a tensor (-> one array) or a :class:`Latent` (-> ``{"h", "mu", "sigma"}`` arrays,
+    ``None`` for absent fields)."""
     if module is not None and device is None:
         p = next(module.parameters(), None)
         device = p.device if p is not None else None
@@ -203,8 +211,14 @@ def batched(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, batch_siz
         out = []
         for i in range(0, len(x), batch_size):
             xb = torch.from_numpy(np.array(x[i:i + batch_size], np.float32))
-            out.append(fn(xb.to(device) if device is not None else xb).float().cpu().numpy())
+            out.append(fn(xb.to(device) if device is not None else xb))
     finally:
         if module is not None:
             module.train(was)
-    return np.concatenate(out) if out else np.zeros((0,), np.float32)
+
+    def cat(parts):
+        return np.concatenate([p.float().cpu().numpy() for p in parts])
+    if out and isinstance(out[0], Latent):
+        return {f: (cat([getattr(o, f) for o in out]) if getattr(out[0], f) is not None
+                    else None) for f in ("h", "mu", "sigma")}
+    return cat(out) if out else np.zeros((0,), np.float32)

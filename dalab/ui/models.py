@@ -53,20 +53,13 @@ def encode_test_sets(model, pair: DomainPair, max_per_domain: int = 1000, seed: 
     ``{"h_s", "h_t", "mu_s", "mu_t" (None unless the method is a VAE), "y_s", "y_t"}``
     (target labels: for colouring only)."""
     rng = np.random.default_rng(seed)
-    device = next(model.parameters()).device
     model.eval()
     out = {}
     for side, x, y, domain in (("s", pair.x_s_test, pair.y_s_test, "source"),
                                ("t", pair.evaluation.x_test, pair.evaluation.y_test, "target")):
         idx = np.sort(rng.choice(len(y), min(max_per_domain, len(y)), replace=False))
-        hs, mus = [], []
-        for i in range(0, len(idx), 500):
-            xb = torch.from_numpy(np.array(x[idx[i:i + 500]])).to(device)
-            lat = model.encode(xb, domain)
-            hs.append(lat.h.flatten(1).cpu().numpy())
-            if lat.mu is not None:
-                mus.append(lat.mu.flatten(1).cpu().numpy())
-        out[f"h_{side}"] = np.concatenate(hs)
-        out[f"mu_{side}"] = np.concatenate(mus) if mus else None
+        lat = model.encode_numpy(x[idx], domain)
+        out[f"h_{side}"] = lat["h"].reshape(len(idx), -1)
+        out[f"mu_{side}"] = lat["mu"].reshape(len(idx), -1) if lat["mu"] is not None else None
         out[f"y_{side}"] = y[idx]
     return out

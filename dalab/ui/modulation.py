@@ -34,10 +34,9 @@ def encode_batch(model, x_s: np.ndarray, x_t: np.ndarray, y_t: np.ndarray,
     model.eval()
     out = {}
     for side, x, domain in (("s", x_s, "source"), ("t", x_t, "target")):
-        parts = [model.encode(torch.from_numpy(np.array(x[i:i + batch_size], np.float32))
-                              .to(device), domain) for i in range(0, len(x), batch_size)]
+        lat = model.encode_numpy(x, domain, batch_size)
         for name in ("mu", "sigma", "h"):
-            out[f"{name}_{side}"] = torch.cat([getattr(p, name) for p in parts])
+            out[f"{name}_{side}"] = torch.from_numpy(lat[name]).to(device)
     out["x_t"] = np.asarray(x_t, np.float32)
     out["y_t"] = np.asarray(y_t)
     logits = model.classify_features(out["h_t"])
