@@ -165,6 +165,8 @@ def _eval(args) -> int:
               f"{info.get('planned_steps', '?')}"
               + (f"; continue with: dalab train --resume {args.run_dir}"
                  if status == "incomplete" else ""))
+    if getattr(pair, "fingerprint_note", None):
+        print(f"  warning: {pair.fingerprint_note}")
     if not pair.evaluation.has_labels:
         print("  no target labels were given: target accuracy cannot be measured")
     for k in ("target_test", "source_test", "target_entropy"):

@@ -149,8 +149,9 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
       writes a resumable checkpoint at step 0 and every N steps.
     - ``resume_from``: a run directory with a checkpoint; training continues from it, in it,
       to its planned step count (``steps`` may be omitted; another value is an error). The
-      method must be built as the run's (same name, config and shapes) and the pair must have
-      the recorded data fingerprint.
+      method must be built as the run's (same name, config and shapes); a pair of arrays must
+      have the recorded data fingerprint (named domains are rebuilt, and may differ by a
+      package version).
     - ``max_grad_norm``: clip each update's gradient norm (``Method.update``).
     - ``evaluate=False``: no test-split evaluation (``history`` holds the mean losses only,
       ``accuracy`` is empty), for methods without a classifier (the toy experiments).
@@ -310,8 +311,14 @@ def _check_resume(method: Method, pair, info: dict, state: dict, steps) -> None:
         if info.get(key) != spec[key]:
             raise ValueError(f"resume: the run was trained as {key}={info.get(key)!r}, the "
                              f"method given is {key}={spec[key]!r}")
-    want = info.get("pair", {}).get("fingerprint")
-    if want and want != pair.fingerprint():
+    rec = info.get("pair", {})
+    if (rec.get("source"), rec.get("target"), rec.get("split_seed", 0)) != (
+            pair.source_name, pair.target_name, pair.split_seed):
+        raise ValueError(f"resume: the run was trained on {rec.get('source')}->"
+                         f"{rec.get('target')} (split seed {rec.get('split_seed', 0)}), the pair "
+                         f"given is {pair.name} (split seed {pair.split_seed})")
+    want = rec.get("fingerprint")
+    if want and want != pair.fingerprint() and pair.origin == "arrays":
         raise ValueError(f"resume: the pair's data (fingerprint {pair.fingerprint()[:12]}) is "
                          f"not the data the run was trained on ({want[:12]})")
     if steps is not None and int(steps) != state["planned_steps"]:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+import dalab
 from dalab import bench, runs, zoo
 from dalab.cli import main
 from dalab.train import fit, prepare, resume, train
@@ -85,8 +86,17 @@ def test_resume_refuses_another_method_pair_or_length(tmp_path):
     with pytest.raises(ValueError, match="planned for 20 steps"):
         fit(same, pair, 30, resume_from=tmp_path / "r")
     _, moons = prepare("dann", "moons-s", "moons-t")
-    with pytest.raises(ValueError, match="fingerprint"):
+    with pytest.raises(ValueError, match="trained on ellipse-1->ellipse-2"):
         fit(same, moons, resume_from=tmp_path / "r")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 2)).astype(np.float32), np.arange(40) % 2
+    a = dalab.pair_from_arrays(x, y, x + 1)
+    b = dalab.pair_from_arrays(x, y, x + 2)
+    with pytest.raises(_Died):
+        fit(same, a, 20, out=tmp_path / "arr", checkpoint_every=10,
+            callbacks=[_die_after_checkpoint(10)])
+    with pytest.raises(ValueError, match="fingerprint"):
+        fit(same, b, resume_from=tmp_path / "arr")
     with pytest.raises(ValueError, match="needs a run directory"):
         fit(same, pair, 5, checkpoint_every=2)
 
