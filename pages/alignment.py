@@ -6,7 +6,7 @@ from dalab.analysis.alignment import mmd_rbf, proxy_a_distance
 from dalab.analysis.embed import embed
 from dalab.data import DomainPair
 from dalab.ui.figures import embedding_figure
-from dalab.ui.models import available, encode_test_sets
+from dalab.ui.models import accuracy_text, available, encode_test_sets
 from dalab.ui.sidebar import chosen_index, device, load_model
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -52,7 +52,7 @@ for col, label in ((c1, left), (c2, right)):
         st.plotly_chart(embedding_figure(e.points, e.domain, e.labels, colour,
                                          title=f"{m['method']} {m['source']}->{m['target']}"),
                         key=f"emb-{label}")
-        st.metric("target accuracy", f"{m['accuracy']:.3f}")
+        st.metric("target accuracy", accuracy_text(m["accuracy"]))
         st.metric("proxy A-distance (0 = aligned, 2 = separable)", f"{a_dist:.3f}")
         st.metric("MMD² (RBF, median bandwidth)", f"{mmd:.4f}")
         st.download_button("Download points (CSV)",

@@ -93,3 +93,26 @@ def test_home_page_has_a_card_per_method_and_says_when_the_zoo_is_empty(tmp_path
     assert not at.exception
     assert "is empty" in at.info[0].value and "Train" in at.info[0].value
     assert len(at.latex) == len(METHODS)
+
+
+def test_a_killed_run_is_listed_as_incomplete_and_breaks_no_page(app_env):
+    """A run killed right after its step-0 checkpoint (no evaluation yet: no accuracy) sits in
+    runs/: the sidebar lists it flagged, and the pages that list models still render."""
+    from dalab.train import fit, prepare
+
+    class Died(Exception):
+        pass
+
+    def die(ev):
+        if ev.kind == "checkpoint":
+            raise Died
+    model, pair = prepare("cdlm", "mnist", "digits", overrides=["batch_size=8"])
+    with pytest.raises(Died):
+        fit(model, pair, 10, out=Path("runs") / "killed", checkpoint_every=5, callbacks=[die])
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    labels = at.sidebar.selectbox(key="dalab_model_index").options
+    assert any("killed (incomplete, step 0)" in s and "(-)" in s for s in labels), labels
+    for page in ("latent.py", "modulation.py", "kl_gap.py"):
+        at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120).run()
+        assert not at.exception, (page, at.exception)

@@ -47,6 +47,12 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None) ->
     return out
 
 
+def accuracy_text(value) -> str:
+    """A model's recorded target accuracy for a label: ``"0.858"``, or ``"-"`` when there is
+    none yet (a run killed before its first evaluation, a target without labels)."""
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+
+
 @torch.no_grad()
 def encode_test_sets(model, pair: DomainPair, max_per_domain: int = 1000, seed: int = 0) -> dict:
     """``model.encode`` on the source and target *test* splits (subsampled, seeded):

@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from ..runs import load_run
-from .models import available
+from .models import accuracy_text, available
 
 ANY = "any pair"
 NO_MODEL_HELP = ("Train one on the **Train** page (it is saved under `runs/app/` and appears "
@@ -54,7 +54,8 @@ def draw() -> None:
                             help="Pages that show a model start from the one chosen here.")
         shown = [m for m in models if pair == ANY or f"{m['source']} -> {m['target']}" == pair]
         if shown:
-            labels = [f"{m['method']} · {m['label']} ({m['accuracy']:.3f})" for m in shown]
+            labels = [f"{m['method']} · {m['label']} ({accuracy_text(m['accuracy'])})"
+                      for m in shown]
             i = st.selectbox("Model", range(len(shown)), format_func=labels.__getitem__,
                              key="dalab_model_index")
             st.session_state["dalab_model"] = shown[min(i, len(shown) - 1)]["path"]
@@ -80,8 +81,8 @@ def pick_model(method: str | None = None, capability: str | None = None,
     paths = [m["path"] for m in models]
     index = paths.index(chosen) if chosen in paths else next(
         (i for i, m in enumerate(models) if f"{m['source']} -> {m['target']}" == pair), 0)
-    labels = [f"{m['label']} ({m['source']} -> {m['target']}, target acc {m['accuracy']:.3f})"
-              for m in models]
+    labels = [f"{m['label']} ({m['source']} -> {m['target']}, target acc "
+              f"{accuracy_text(m['accuracy'])})" for m in models]
     i = st.selectbox(label, range(len(models)), index=index, format_func=labels.__getitem__,
                      key=key)
     return models[i]
