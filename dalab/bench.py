@@ -87,6 +87,8 @@ def _state(run_dir: Path) -> str | None:
     status = run_status(info)
     if status in ("running", "incomplete") and not info.get("checkpoint"):
         return None
+    if status == "stopped" and info.get("checkpoint"):
+        return "incomplete"  # interrupted (Ctrl-C, a stop request): resume it
     return status
 
 

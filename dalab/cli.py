@@ -117,11 +117,11 @@ def _train(args) -> int:
         desc = f"{info['method']} {info['pair']['source']}->{info['pair']['target']}"
         bar, progress = _progress_bar(args, desc, info.get("planned_steps") or info["steps"])
         fit_kw = {k: v for k, v in fit_kw.items() if v not in (None, False) or k == "device"}
-        _, result, run_dir = resume(args.resume, callbacks=[progress], **fit_kw)
-        bar.close()
+        result, run_dir = _training(lambda: resume(args.resume, callbacks=[progress],
+                                                   **fit_kw)[1:], bar)
         print(f"{desc} seed {info['seed']}: {_accuracy_line(result.accuracy)}, "
               f"{result.steps_done} steps ({result.status}); run saved to {run_dir}")
-        return 1 if result.status == "diverged" else 0
+        return _exit_code(result)
     missing = [f"--{k}" for k in ("method", "source", "target") if not getattr(args, k)]
     if missing:
         raise UsageError(f"train needs {', '.join(missing)} (or --resume RUN_DIR)")
@@ -134,19 +134,59 @@ def _train(args) -> int:
                          f"{out}, or pass --force to overwrite it")
     model, pair = prepare(args.method, args.source, args.target, overrides=args.set,
                           seed=args.seed, split_seed=args.split_seed)
+    _check_writable(out)
     steps = args.steps if args.steps is not None else model.default_steps
     bar, progress = _progress_bar(args, f"{args.method} {args.source}->{args.target}", steps)
-    result, run_dir = fit_and_save(model, pair, steps, seed=args.seed, out=out,
-                                   callbacks=[progress], save_data=args.save_data, **fit_kw)
-    bar.close()
+    result, run_dir = _training(lambda: fit_and_save(
+        model, pair, steps, seed=args.seed, out=out, callbacks=[progress],
+        save_data=args.save_data, **fit_kw), bar)
     print(f"{args.method} {args.source}->{args.target} seed {args.seed}: "
           f"{_accuracy_line(result.accuracy)}, "
           f"{result.steps_done} steps, {result.steps_per_second:.1f} steps/s on {result.device}, "
           f"{result.wall_time_s:.1f} s; run saved to {run_dir}")
+    return _exit_code(result)
+
+
+class TrainingFailed(Exception):
+    """Training started and then failed (exit 1, with the cause)."""
+
+
+def _training(run, bar):
+    """Run a training call: argument problems found before the first step stay usage errors
+    (exit 2); anything raised once training runs is a runtime failure (exit 1, with its
+    cause). The progress bar is closed either way."""
+    from .train import FitArgumentError
+
+    try:
+        return run()
+    except (FitArgumentError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # noqa: BLE001 (reported with its type, exit 1)
+        raise TrainingFailed(f"training failed: {type(e).__name__}: {e}") from e
+    finally:
+        bar.close()
+
+
+def _exit_code(result) -> int:
     if result.status == "diverged":
         print(f"error: training diverged: {result.message}", file=sys.stderr)
         return 1
+    if result.status == "stopped":
+        print(f"dalab: {result.message}", file=sys.stderr)
+        return 130
     return 0
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before training when the run folder cannot be created or written."""
+    import tempfile
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test."):
+            pass
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot write a run there ({e.strerror or e})") from None
 
 
 def _eval(args) -> int:
@@ -160,11 +200,11 @@ def _eval(args) -> int:
     rec = info.get("accuracy", {})
     print(f"{info['method']} {pair.name} (seed {info['seed']}, {info['steps']} steps, "
           f"status {status})")
-    if status in ("incomplete", "running"):
-        print(f"  {status}: weights of the checkpoint at step {info['steps']} of "
+    if status in ("incomplete", "running") or (status == "stopped" and info.get("checkpoint")):
+        print(f"  {status}: weights of step {info['steps']} of "
               f"{info.get('planned_steps', '?')}"
               + (f"; continue with: dalab train --resume {args.run_dir}"
-                 if status == "incomplete" else ""))
+                 if status != "running" else ""))
     if getattr(pair, "fingerprint_note", None):
         print(f"  warning: {pair.fingerprint_note}")
     if not pair.evaluation.has_labels:
@@ -225,12 +265,17 @@ def _bench(args) -> int:
 def _zoo_list(args) -> int:
     from . import zoo
 
-    entries = zoo.list()
+    entries, problems = zoo.scan()
+    for line in problems:
+        print(f"left out: {line}", file=sys.stderr)
     if not entries:
         print(f"the zoo at {zoo.zoo_dir()} is empty; fill it with `python -m dalab zoo build`")
     for e in entries:
+        acc = e["accuracy"].get("target_test")
+        size = e.get("bytes")
         print(f"{e['name']:<32} {e['method']:<12} {e['source']}->{e['target']}  target "
-              f"{e['accuracy']['target_test']:.4f}  {e['bytes'] / 2**20:.2f} MiB")
+              f"{acc if acc is None else f'{acc:.4f}'}  "
+              f"{'?' if not isinstance(size, int) else f'{size / 2**20:.2f}'} MiB")
     return 0
 
 
@@ -397,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ConfigError, UnknownMethodError, RunError, UsageError, ValueError) as e:
         print(f"dalab: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except TrainingFailed as e:
+        print(f"dalab: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dalab: interrupted", file=sys.stderr)
         return 130

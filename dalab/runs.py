@@ -116,6 +116,7 @@ def _write_weights(method: Method, path: Path) -> dict:
 
 
 def _write_config(run_dir: Path, info: dict) -> None:
+    info = {**info, "sealed": config_digest(info)}
     text = json.dumps(info, indent=2, sort_keys=False)
     _atomic_write(run_dir / CONFIG, lambda tmp: Path(tmp).write_text(text))
 
@@ -208,6 +209,7 @@ def write_checkpoint(run_dir: str | Path, method: Method, pair, *, step: int, pl
             tensors[f"rng/cuda/{i}"] = c
         save_file(tensors, str(tmp / STATE_TENSORS), metadata={"format": FORMAT})
         state = {"step": step, "planned_steps": planned_steps, "seed": seed,
+                 "weights_sha256": w["sha256"],
                  "optimizers": opt_json,
                  "schedulers": {k: s.state_dict() for k, s in method.schedulers.items()},
                  "rng": {"python": rng["python"], "numpy": rng["numpy"],
@@ -256,6 +258,16 @@ def read_checkpoint(run_dir: str | Path) -> tuple[dict, dict, dict]:
     except (OSError, ValueError, SafetensorError) as e:
         raise RunError(f"{d}: unreadable checkpoint ({e})") from None
     return info, state, tensors
+
+
+def checkpoint_weights(run_dir: str | Path, state: dict) -> Path:
+    """The weights file of the checkpoint ``state`` came from, hash-checked."""
+    d = _inside(Path(run_dir), f"{CHECKPOINTS}/step-{state['step']:06d}")
+    path = d / WEIGHTS
+    if not path.is_file() or sha256_file(path) != state.get("weights_sha256"):
+        raise RunError(f"{path}: checkpoint weights missing or changed (sha256 does not match "
+                       f"{STATE_JSON}); cannot resume")
+    return path
 
 
 def restore_optimizers(method: Method, state: dict, tensors: dict) -> None:
@@ -437,7 +449,56 @@ def read_run_info(run_dir: str | Path) -> dict:
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise RunError(f"{path}: not a dalab run (format {info.get('format') if isinstance(info, dict) else None!r}, "
                        f"expected {FORMAT!r})")
+    problem = _shape_problem(info)
+    if problem:
+        raise RunError(f"{path}: {problem}")
     return info
+
+
+MAX_CLASSES = 100_000
+
+# what every run description holds, with its type (a hand-edited or truncated config.json
+# is refused by name, never a KeyError)
+REQUIRED = {"method": str, "config": dict, "input_shape": list, "num_classes": int,
+            "pair": dict, "weights": dict, "seed": int, "steps": int, "status": str}
+
+
+def _shape_problem(info: dict) -> str | None:
+    for key, typ in REQUIRED.items():
+        if not isinstance(info.get(key), typ) or isinstance(info.get(key), bool):
+            return (f"{key!r} is missing or not a {typ.__name__}; a run description holds "
+                    f"{', '.join(REQUIRED)}")
+    shape = info["input_shape"]
+    if not (1 <= len(shape) <= 3 and all(isinstance(s, int) and 0 < s <= 4096 for s in shape)):
+        return f"input_shape {shape!r} is not (C, H, W) or (D,) with sizes in 1-4096"
+    if not 2 <= info["num_classes"] <= MAX_CLASSES:
+        return f"num_classes {info['num_classes']} is not in 2-{MAX_CLASSES}"
+    w = info["weights"]
+    if not isinstance(w.get("file"), str) or not isinstance(w.get("sha256"), str):
+        return "'weights' lacks its 'file' or 'sha256'"
+    if not isinstance(info["pair"].get("source"), str) or not isinstance(
+            info["pair"].get("target"), str):
+        return "'pair' lacks its 'source' or 'target'"
+    return None
+
+
+def config_digest(info: dict) -> str:
+    """sha256 of a run description (canonical JSON, the ``sealed`` field left out): written
+    as ``info["sealed"]`` so a hand-edited config.json (an accuracy, a shape) is noticed."""
+    body = {k: v for k, v in info.items() if k != "sealed"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
+                          .encode()).hexdigest()
+
+
+def check_sealed(run_dir: str | Path, info: dict) -> None:
+    """Refuse a config.json edited after dalab wrote it. Runs written before sealing existed
+    (no ``sealed`` field, e.g. older zoo entries) pass: their weights hash still holds."""
+    seal = info.get("sealed")
+    if seal is not None and seal != config_digest(info):
+        raise RunError(f"{Path(run_dir) / CONFIG}: edited after the run was saved (its "
+                       f"'sealed' digest does not match its contents); refusing to load. "
+                       f"Recorded numbers (accuracy, shapes) cannot be trusted: retrain, or "
+                       f"restore the file")
 
 
 def verified_weights(run_dir: str | Path, info: dict) -> Path:
@@ -457,6 +518,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[M
     """Rebuild the method of a run and load its verified weights. Returns ``(method, info)``."""
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
+    check_sealed(run_dir, info)
     weights = verified_weights(run_dir, info)
     try:
         method = build_method(info["method"], input_shape=info["input_shape"],
@@ -465,7 +527,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[M
         raise RunError(f"{run_dir / CONFIG}: cannot rebuild the model ({e})") from None
     try:
         load_model(method, str(weights), strict=True)
-    except (SafetensorError, RuntimeError, OSError) as e:
+    except (SafetensorError, RuntimeError, OSError, ValueError) as e:
         raise RunError(f"{weights}: weights do not fit {info['method']} ({e})") from None
     method.to(resolve_device(device))
     method.eval()

@@ -15,6 +15,7 @@ save the run. ``resume()`` rebuilds a run from its directory and continues it.
 from __future__ import annotations
 
 import math
+import signal
 import threading
 import time
 import uuid
@@ -62,6 +63,38 @@ class DivergedError(RuntimeError):
     """Raised by ``train(..., raise_on_divergence=True)``; the message says what to change."""
 
 
+class FitArgumentError(ValueError):
+    """``fit`` was called with arguments it cannot run (raised before any training step)."""
+
+
+class _Interrupts:
+    """SIGINT / SIGTERM during ``fit`` (main thread only): the first one asks the loop to stop
+    after the current step, which saves a resumable checkpoint and the run ("stopped"); a
+    second one interrupts at once (the default behaviour)."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._old = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:   # the second one: stop now
+            self.__exit__()
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old = {}
+        return False
+
+
 def predict_labels(method: Method, x: np.ndarray, device=None, batch_size: int = 1000,
                    predict: Callable | None = None) -> np.ndarray:
     """Predicted classes of ``x`` in batches (eval mode, restored afterwards); see
@@ -107,22 +140,22 @@ def _snapshot(method: Method) -> dict:
 def _check_fit_args(method: Method, pair, steps: int, checkpoint_every, out, resume_from,
                     tensorboard: bool) -> None:
     if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+        raise FitArgumentError(f"steps must be >= 1, got {steps}")
     if tuple(pair.input_shape) != tuple(method.input_shape):
-        raise ValueError(f"{method.name} was built for inputs {method.input_shape} but the pair "
+        raise FitArgumentError(f"{method.name} was built for inputs {method.input_shape} but the pair "
                          f"{pair.name} has {pair.input_shape}")
     if method.uses_target_labels and not pair.evaluation.has_labels:
-        raise ValueError(f"{method.name} trains on target labels, but this pair's target has "
+        raise FitArgumentError(f"{method.name} trains on target labels, but this pair's target has "
                          "none (built from unlabelled arrays)")
     if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        raise FitArgumentError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     if checkpoint_every and not (out or resume_from):
-        raise ValueError("checkpoint_every needs a run directory: pass out=DIR")
+        raise FitArgumentError("checkpoint_every needs a run directory: pass out=DIR")
     if tensorboard:
         try:
             import tensorboard as _  # noqa: F401  (torch.utils.tensorboard needs the package)
         except ImportError:
-            raise ValueError("tensorboard=True needs the optional `tensorboard` package "
+            raise FitArgumentError("tensorboard=True needs the optional `tensorboard` package "
                              "(pip install tensorboard); metrics.csv is written without it") \
                 from None
 
@@ -226,12 +259,19 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
 
     emit("start", done, {"device": str(dev), "resumed_from": done if state else None})
     runs.ACTIVE_RUNS.add(run_id)
+    interrupts = _Interrupts()
     try:
+        interrupts.__enter__()
         if checkpoint_every and state is None:
             checkpoint(0)
         for step in range(done + 1, steps + 1):
             if stop_event is not None and stop_event.is_set():
                 status, message = "stopped", f"stopped by request after {done} steps"
+                break
+            if interrupts.signal is not None:
+                status = "stopped"
+                message = (f"interrupted by {signal.Signals(interrupts.signal).name} after "
+                           f"{done} steps")
                 break
             ts = time.perf_counter()
             b = next(batches).to(dev)
@@ -276,7 +316,13 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
                 if log is not None:
                     log.flush()
                 checkpoint(step)
+        if status == "stopped" and run_dir is not None and done > 0:
+            if log is not None:
+                log.flush()
+            checkpoint(done)  # a stopped run resumes: dalab train --resume
+            message += f"; resumable from step {done} (dalab train --resume {run_dir})"
     finally:
+        interrupts.__exit__()
         runs.ACTIVE_RUNS.discard(run_id)
         if log is not None:
             log.close()
@@ -289,9 +335,12 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
                        steps_per_second=round(done / train_time, 2) if train_time > 0 else 0.0,
                        run_dir=run_dir)
     if run_dir is not None:
+        resumable = status == "stopped" and done > 0
+        ck = {"checkpoint": {"dir": f"{runs.CHECKPOINTS}/step-{done:06d}", "step": done}} \
+            if resumable else {}
         runs.save_run(run_dir, method, pair, result, seed=seed,
-                      extra={"fit": fit_settings, "planned_steps": steps, **(extra or {})},
-                      keep_checkpoints=keep_checkpoints)
+                      extra={"fit": fit_settings, "planned_steps": steps, **ck, **(extra or {})},
+                      keep_checkpoints=keep_checkpoints or resumable)
     emit("end", done, {"status": status, "message": message, **acc})
     return result
 
@@ -309,28 +358,28 @@ def _check_resume(method: Method, pair, info: dict, state: dict, steps) -> None:
     spec = method.spec()
     for key in ("method", "config", "input_shape", "num_classes"):
         if info.get(key) != spec[key]:
-            raise ValueError(f"resume: the run was trained as {key}={info.get(key)!r}, the "
+            raise FitArgumentError(f"resume: the run was trained as {key}={info.get(key)!r}, the "
                              f"method given is {key}={spec[key]!r}")
     rec = info.get("pair", {})
     if (rec.get("source"), rec.get("target"), rec.get("split_seed", 0)) != (
             pair.source_name, pair.target_name, pair.split_seed):
-        raise ValueError(f"resume: the run was trained on {rec.get('source')}->"
+        raise FitArgumentError(f"resume: the run was trained on {rec.get('source')}->"
                          f"{rec.get('target')} (split seed {rec.get('split_seed', 0)}), the pair "
                          f"given is {pair.name} (split seed {pair.split_seed})")
     want = rec.get("fingerprint")
     if want and want != pair.fingerprint() and pair.origin == "arrays":
-        raise ValueError(f"resume: the pair's data (fingerprint {pair.fingerprint()[:12]}) is "
+        raise FitArgumentError(f"resume: the pair's data (fingerprint {pair.fingerprint()[:12]}) is "
                          f"not the data the run was trained on ({want[:12]})")
     if steps is not None and int(steps) != state["planned_steps"]:
-        raise ValueError(f"resume: the run was planned for {state['planned_steps']} steps "
+        raise FitArgumentError(f"resume: the run was planned for {state['planned_steps']} steps "
                          f"(its schedules depend on it); got steps={steps}")
 
 
 def _restore(method: Method, run_dir, state: dict, tensors: dict, dev) -> None:
     from safetensors.torch import load_model
 
-    info = runs.read_run_info(run_dir)
-    load_model(method, str(runs.verified_weights(run_dir, info)), strict=True, device=str(dev))
+    weights = runs.checkpoint_weights(run_dir, state)
+    load_model(method, str(weights), strict=True, device=str(dev))
     runs.restore_optimizers(method, state, tensors)
     set_rng_state(runs.checkpoint_rng(state, tensors))
 
@@ -386,10 +435,10 @@ def resume(run_dir: str | Path, pair: DomainPair | None = None, **fit_kwargs):
     Returns ``(method, result, run_dir)``."""
     info = runs.read_run_info(run_dir)
     if runs.run_status(info) == "running":
-        raise ValueError(f"{run_dir}: the run is still training (process {info.get('pid')}); "
+        raise FitArgumentError(f"{run_dir}: the run is still training (process {info.get('pid')}); "
                          "stop it first")
-    if info.get("status") in runs.FINAL_STATUSES:
-        raise ValueError(f"{run_dir}: the run has status {info['status']!r}: nothing to resume")
+    if info.get("status") in runs.FINAL_STATUSES and not info.get("checkpoint"):
+        raise FitArgumentError(f"{run_dir}: the run has status {info['status']!r}: nothing to resume")
     pair = pair if pair is not None else runs.load_pair(run_dir, info)
     model = build_method(info["method"], input_shape=info["input_shape"],
                          num_classes=info["num_classes"], config=info["config"])

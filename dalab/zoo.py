@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -22,8 +23,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from .runs import (CONFIG, WEIGHTS, RunError, _atomic_write, load_pair, load_run, read_run_info,
-                   sha256_file)
+from .runs import (CONFIG, WEIGHTS, RunError, _atomic_write, _write_config, load_pair, load_run,
+                   read_run_info, sha256_file)
 
 INDEX = "index.json"
 FORMAT = "dalab-zoo/1"
@@ -39,22 +40,91 @@ def zoo_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "pretrained"
 
 
-def _read_index(root: Path) -> dict:
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # a zoo entry name = its folder
+
+
+def check_name(name: str) -> str:
+    """A valid entry name (one folder inside the zoo: letters, digits, ``_ . -``), else
+    :class:`ZooError`. Keeps ``add_run``/``remove`` from touching anything outside the zoo."""
+    if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
+        raise ZooError(f"zoo entry name {name!r} is not valid: use 1-128 letters, digits, "
+                       f"'_', '.' or '-', starting with a letter or digit")
+    return name
+
+
+def _inside(root: Path, rel) -> Path:
+    if not isinstance(rel, str) or not rel:
+        raise ZooError(f"path {rel!r} is not a folder name")
+    p = (root / rel).resolve()
+    if p.parent != root.resolve():
+        raise ZooError(f"path {rel!r} points outside the zoo folder {root}")
+    return p
+
+
+def _read_index(root: Path, strict: bool = True) -> dict:
+    """The index as written (``strict``: a broken file is a :class:`ZooError`; else an empty
+    index with the problem in ``"problems"``)."""
     path = root / INDEX
     if not path.is_file():
         return {"format": FORMAT, "entries": []}
     try:
         index = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ZooError(f"{path}: unreadable zoo index ({e})") from None
-    if index.get("format") != FORMAT:
-        raise ZooError(f"{path}: not a dalab zoo index (expected format {FORMAT!r})")
+        if not isinstance(index, dict) or index.get("format") != FORMAT:
+            raise ValueError(f"not a dalab zoo index (expected an object with format "
+                             f"{FORMAT!r})")
+        if not isinstance(index.get("entries"), type([])):
+            raise ValueError("'entries' is not a list")
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        if strict:
+            raise ZooError(f"{path}: unreadable zoo index ({e})") from None
+        return {"format": FORMAT, "entries": [], "problems": [f"{path}: {e}"]}
     return index
 
 
+ENTRY_FIELDS = {"name": str, "path": str, "method": str, "source": str, "target": str,
+                "sha256": str, "accuracy": dict}
+
+
+def _entry_problem(e, root: Path) -> str | None:
+    if not isinstance(e, dict):
+        return f"entry {e!r:.60} is not an object"
+    for k, t in ENTRY_FIELDS.items():
+        if not isinstance(e.get(k), t):
+            return f"entry {e.get('name')!r}: {k!r} missing or not a {t.__name__}"
+    acc = e["accuracy"].get("target_test")
+    if acc is not None and not isinstance(acc, (int, float)):
+        return f"entry {e['name']!r}: accuracy.target_test {acc!r} is not a number"
+    try:
+        check_name(e["name"])
+        _inside(root, e["path"])
+    except ZooError as err:
+        return f"entry {e['name']!r}: {err}"
+    return None
+
+
+def scan(root: str | Path | None = None) -> tuple["list[dict]", "list[str]"]:
+    """``(entries, problems)``: the index's valid entries, and one line per entry (or index)
+    that was left out and why (malformed, a path outside the zoo, a duplicate name). Pages and
+    the demo list the rest and show the problems; nothing raises."""
+    root = Path(root) if root else zoo_dir()
+    index = _read_index(root, strict=False)
+    good, problems, seen = [], [*index.get("problems", [])], set()
+    for e in index["entries"]:
+        why = _entry_problem(e, root)
+        if why is None and e["name"] in seen:
+            why = f"entry {e['name']!r}: duplicate name (the first one is kept)"
+        if why:
+            problems.append(f"{root / INDEX}: {why}")
+            continue
+        seen.add(e["name"])
+        good.append(e)
+    return good, problems
+
+
 def list(root: str | Path | None = None) -> "list[dict]":  # noqa: A001 (the API asked for)
-    """Index entries: name, method, source, target, accuracy, bytes, sha256, ..."""
-    return _read_index(Path(root) if root else zoo_dir())["entries"]
+    """Valid index entries: name, method, source, target, accuracy, bytes, sha256, ...
+    (malformed ones are left out: :func:`scan` says which)."""
+    return scan(root)[0]
 
 
 def entry(name: str, root: str | Path | None = None) -> dict:
@@ -70,7 +140,7 @@ def load(name: str, device: str = "auto", root: str | Path | None = None):
     """``(model, info)`` of a zoo entry, weights verified against the index and the run."""
     root = Path(root) if root else zoo_dir()
     e = entry(name, root)
-    run_dir = root / e["path"]
+    run_dir = _inside(root, e["path"])
     if not (run_dir / WEIGHTS).is_file():
         raise ZooError(f"{run_dir / WEIGHTS}: zoo weights missing")
     info = read_run_info(run_dir)
@@ -110,9 +180,10 @@ def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
     from .train import evaluate_pair
 
     root = Path(root) if root else zoo_dir()
+    check_name(name)
     src = Path(run_dir)
     info = read_run_info(src)
-    dst = root / name
+    dst = _inside(root, name)
     tmp = root / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -123,13 +194,13 @@ def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
     info["weights"] = {"file": WEIGHTS, "sha256": sha256_file(tmp / WEIGHTS),
                        "bytes": (tmp / WEIGHTS).stat().st_size,
                        "stored_as": "float16" if fp16 else "float32"}
-    (tmp / CONFIG).write_text(json.dumps(info, indent=2))
+    _write_config(tmp, info)
     model, _ = load_run(tmp)  # what users will get: re-measure the stored weights
     p = info["pair"]
     acc = evaluate_pair(model, load_pair(src, info), torch.device("cpu"))
     info["accuracy_recorded_in_training"] = info["accuracy"]
     info["accuracy"] = acc
-    (tmp / CONFIG).write_text(json.dumps(info, indent=2))
+    _write_config(tmp, info)
     shutil.rmtree(dst, ignore_errors=True)
     os.replace(tmp, dst)
     e = {"name": name, "path": name, "method": info["method"], "source": p["source"],
@@ -138,8 +209,9 @@ def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
          "sha256": info["weights"]["sha256"], "stored_as": info["weights"]["stored_as"],
          "uses_target_labels": info["uses_target_labels"], "note": note}
     index = _read_index(root)
-    index["entries"] = [x for x in index["entries"] if x["name"] != name] + [e]
-    index["entries"].sort(key=lambda x: x["name"])
+    index["entries"] = [x for x in index["entries"]
+                        if not (isinstance(x, dict) and x.get("name") == name)] + [e]
+    index["entries"].sort(key=lambda x: str(x.get("name")) if isinstance(x, dict) else "")
     text = json.dumps(index, indent=2) + "\n"
     _atomic_write(root / INDEX, lambda t: Path(t).write_text(text))
     return e
@@ -186,9 +258,12 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
 def remove(name: str, root: str | Path | None = None) -> None:
     """Delete a zoo entry (its folder and its index line)."""
     root = Path(root) if root else zoo_dir()
-    entry(name, root)  # unknown names fail with the list of valid ones
+    check_name(name)
+    e = entry(name, root)  # unknown names fail with the list of valid ones
+    folder = _inside(root, e["path"])
     index = _read_index(root)
-    index["entries"] = [x for x in index["entries"] if x["name"] != name]
+    index["entries"] = [x for x in index["entries"]
+                        if not (isinstance(x, dict) and x.get("name") == name)]
     text = json.dumps(index, indent=2) + "\n"
     _atomic_write(root / INDEX, lambda t: Path(t).write_text(text))
-    shutil.rmtree(root / name, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -17,11 +17,9 @@ st.write(
     "models (latent codes, alignment, CDLM's modulation, bridge interpolation), **Train** your "
     "own and compare them with the benchmark, **Translate** images between domains.")
 
-try:
-    entries = zoo.list()
-except Exception as e:  # a broken index must not take the home page down
-    entries = []
-    st.warning(f"The pretrained zoo could not be read: {e}")
+entries, problems = zoo.scan()  # a broken index or entry is listed, never raised
+for line in problems:
+    st.warning(f"Left out of the pretrained zoo: {line}")
 if entries:
     st.success(f"Pretrained zoo: {len(entries)} model(s) in `{zoo.zoo_dir()}`. Pick one in the "
                "sidebar; every Explore page starts from it.")

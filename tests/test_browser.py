@@ -28,6 +28,9 @@ def test_every_page_opens_in_a_real_browser(tiny_zoo, tmp_path):
             # app.py's navigation (sections, sidebar) and read its query parameters
             page.goto(f"{url}/kl_gap?gamma1=0.5", wait_until="domcontentloaded")
             wait_settled(page)
+            # the sidebar's widgets arrive after the script settles on a loaded machine
+            page.locator('[data-testid="stSidebar"]').get_by_text("Device").first.wait_for(
+                timeout=60_000)
             sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
             assert "Explore" in sidebar and "Device" in sidebar, sidebar
             metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()

@@ -242,3 +242,34 @@ def test_tensorboard_event_files_next_to_metrics_csv(tmp_path):
     assert len(loss) == 10
     assert loss == pytest.approx([r["loss"] for r in runs.read_metrics(run_dir)], rel=1e-6)
     assert [e.step for e in acc.Scalars("eval/target_test")] == [5, 10]
+
+
+def test_ctrl_c_saves_a_resumable_run_and_resume_matches_an_uninterrupted_one(tmp_path):
+    """SIGINT mid-run (no --checkpoint-every): the step in progress finishes, a checkpoint and
+    the run are saved (status "stopped", exit 130), and --resume ends bit for bit where an
+    uninterrupted run ends."""
+    out = tmp_path / "ctrl-c"
+    args = ["-m", "dalab", "train", "--method", "dann", "--source", "mnist", "--target",
+            "digits", "--steps", "400", "--eval-every", "100", "--out", str(out), "-q",
+            "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / runs.METRICS).is_file() and len(runs.read_metrics(out)) >= 30:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted by SIGINT" in err and "--resume" in err
+    info = runs.read_run_info(out)
+    assert info["status"] == "stopped" and 30 <= info["steps"] < 400
+    assert runs.load_run(out)[1]["steps"] == info["steps"]  # loadable as it is
+    assert main(["train", "--resume", str(out), "-q", "--device", "cpu"]) == 0
+    resumed, _ = runs.load_run(out)
+    whole, _, _ = train("dann", "mnist", "digits", 400, seed=0, eval_every=100, device="cpu")
+    for k, v in whole.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+    assert [r["step"] for r in runs.read_metrics(out)] == list(range(1, 401))

@@ -27,17 +27,39 @@ def _coerce(name: str, typ, raw):
             return False
         raise ConfigError(f"{name}={raw!r} is not a boolean (true/false)")
     if typ in (int, float, str):
+        if isinstance(raw, bool) and typ is not str:
+            raise ConfigError(f"{name}={raw!r} is a boolean, not a {typ.__name__}")
         if typ is int and isinstance(raw, float) and not raw.is_integer():
             raise ConfigError(f"{name}={raw!r} is not an integer")
         try:
             val = typ(float(raw)) if typ is int and isinstance(raw, str) and "e" in raw.lower() \
                 else typ(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"{name}={raw!r} is not a valid {typ.__name__}") from None
         if typ is float and val != val:
             raise ConfigError(f"{name}={raw!r}: NaN is not allowed")
+        if typ is float and val in (float("inf"), float("-inf")):
+            raise ConfigError(f"{name}={raw!r}: must be a finite number")
         return val
     return raw
+
+
+MAX_INT = 2 ** 31 - 1  # no count in any config comes near it
+
+
+def _check_range(name: str, default, val):
+    """Counts whose default is positive (batch sizes, widths, repeats) must be >= 1; rates,
+    weights and factors whose default is >= 0 must be >= 0; no int above ``MAX_INT``."""
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        return
+    if isinstance(val, int) and abs(val) > MAX_INT:
+        raise ConfigError(f"{name}={val} is too large (at most {MAX_INT})")
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return
+    if isinstance(val, int) and isinstance(default, int) and default >= 1 and val < 1:
+        raise ConfigError(f"{name}={val}: must be >= 1")
+    if default >= 0 and val < 0:
+        raise ConfigError(f"{name}={val}: must be >= 0")
 
 
 def make_config(cls, values: dict | None = None, overrides: list[str] | None = None):
@@ -54,4 +76,8 @@ def make_config(cls, values: dict | None = None, overrides: list[str] | None = N
     if unknown:
         raise ConfigError(f"unknown config key(s) {', '.join(unknown)} for {cls.__name__}; "
                           f"valid: {', '.join(sorted(fields))}")
-    return cls(**{k: _coerce(k, hints[k], v) for k, v in merged.items()})
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    values = {k: _coerce(k, hints[k], v) for k, v in merged.items()}
+    for k, v in values.items():
+        _check_range(k, defaults.get(k), v)
+    return cls(**values)

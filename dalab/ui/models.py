@@ -15,16 +15,22 @@ from ..runs import RunError, read_run_info, run_status
 RUNS_DIR = Path("runs")
 
 
-def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None) -> list[dict]:
+def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
+              problems: list | None = None) -> list[dict]:
     """``[{"label", "path", "method", "source", "target", "accuracy", "origin"}]``: zoo first,
-    then the user's runs (newest first). ``capability`` keeps only methods that declare it."""
+    then the user's runs (newest first). ``capability`` keeps only methods that declare it.
+    A malformed zoo entry or run is left out, never raised: pass a list as ``problems`` to
+    receive one line per left-out item."""
     from ..methods import METHODS
 
     out = []
-    for e in zoo.list():
+    entries, bad = zoo.scan()
+    if problems is not None:
+        problems.extend(bad)
+    for e in entries:
         out.append({"label": f"zoo: {e['name']}", "path": str(zoo.zoo_dir() / e["path"]),
                     "method": e["method"], "source": e["source"], "target": e["target"],
-                    "accuracy": e["accuracy"]["target_test"], "origin": "zoo"})
+                    "accuracy": e["accuracy"].get("target_test"), "origin": "zoo"})
     runs = sorted(Path(runs_dir).glob("**/config.json"), key=lambda p: p.stat().st_mtime,
                   reverse=True) if Path(runs_dir).is_dir() else []
     for cfg in runs:
@@ -36,7 +42,9 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None) ->
                      "source": info["pair"]["source"], "target": info["pair"]["target"],
                      "accuracy": (info.get("accuracy") or {}).get("target_test"),
                      "origin": "run", "status": status}
-        except (RunError, KeyError, TypeError, AttributeError):
+        except (RunError, KeyError, TypeError, AttributeError, OSError) as err:
+            if problems is not None:
+                problems.append(f"{cfg}: left out ({type(err).__name__}: {err})")
             continue
         if status in ("running", "incomplete"):  # a checkpoint's weights: say so
             entry["label"] += f" ({status}, step {info.get('steps', '?')})"

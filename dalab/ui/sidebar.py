@@ -34,6 +34,14 @@ def models_cached(capability: str | None = None) -> list[dict]:
     return available(capability=capability)
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def model_problems() -> list[str]:
+    """The zoo entries and runs left out of the lists, one line each (re-read every 10 s)."""
+    problems: list[str] = []
+    available(problems=problems)
+    return problems
+
+
 def device() -> str:
     return st.session_state.get("dalab_device") or devices()[0]
 
@@ -65,6 +73,11 @@ def draw() -> None:
         st.selectbox("Device", devices(), key="dalab_device")
         n_zoo = sum(m["origin"] == "zoo" for m in models)
         st.caption(f"{n_zoo} zoo model(s), {len(models) - n_zoo} run(s) of yours.")
+        problems = model_problems()
+        if problems:
+            with st.expander(f"{len(problems)} model(s) left out"):
+                for line in problems:
+                    st.caption(line)
 
 
 def pick_model(method: str | None = None, capability: str | None = None,
