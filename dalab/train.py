@@ -399,7 +399,12 @@ def prepare(method: str, source: str, target: str, *, overrides: list[str] | Non
 
 def build_for(method: str, pair, *, overrides: list[str] | None = None,
               config: dict | None = None, seed: int = 0) -> Method:
-    """A freshly seeded ``method`` shaped for ``pair``."""
+    """A freshly seeded ``method`` shaped for ``pair`` (which needs at least two classes)."""
+    if pair.num_classes < 2:
+        from .data import DataError
+        raise DataError(f"{pair.name} has {pair.num_classes} class: training a classifier needs "
+                        f"at least 2 (the one-class point clouds are for the DAL toy, "
+                        f"dalab.experiments.dal_toy)")
     seed_everything(seed)
     return build_method(method, input_shape=pair.input_shape, num_classes=pair.num_classes,
                         config=config, overrides=overrides)

@@ -77,7 +77,8 @@ def _read_index(root: Path, strict: bool = True) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as e:
         if strict:
             raise ZooError(f"{path}: unreadable zoo index ({e})") from None
-        return {"format": FORMAT, "entries": [], "problems": [f"{path}: {e}"]}
+        return {"format": FORMAT, "entries": [],
+                "problems": [f"{path}: unreadable zoo index ({e})"]}
     return index
 
 

@@ -7,7 +7,7 @@ from dalab.data import DomainPair
 from dalab.ui import figures as F
 from dalab.ui.bridge_view import interpolation_rows, own_transfer_accuracy, toy_bridge
 from dalab.ui.sidebar import device, load_model, pick_model
-from dalab.ui.state import clamp, init_from_query, to_query
+from dalab.ui.state import clamp, init_from_query, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -60,7 +60,9 @@ if m is not None:
         else:
             i_a = c2.number_input("First image (index)", 0, len(y_s) - 1, 0, key="img_a")
             i_b = c3.number_input("Second image (index)", 0, len(y_s) - 1, 1, key="img_b")
-        init_from_query({"steps": 8, "kind": "slerp"})
+        init_from_query({"steps": 8, "kind": "slerp"}, {"steps": (3, 12)},
+                        {"kind": ["slerp", "lerp"]})
+        show_link_notes()
         clamp("steps", 3, 12)
         if st.session_state["kind"] not in ("slerp", "lerp"):
             st.session_state["kind"] = "slerp"

@@ -3,7 +3,7 @@ import streamlit as st
 
 from dalab.ui.figures import gap_ratio_figure, gap_table
 from dalab.ui.navigation import ensure_app_navigation
-from dalab.ui.state import init_from_query, to_query
+from dalab.ui.state import init_from_query, show_link_notes, to_query
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
@@ -15,13 +15,16 @@ st.write(
     "(Eq. 1-2). Under the paper's assumptions the modulated codes *st* and *ts* are closer "
     "than the original *s* and *t*: the gap shrinks by ((1-γ1)/γ1)², so only when γ1 > 0.5. "
     "Set the Gaussian of each domain (one latent dimension) and γ1.")
-init_from_query(DEFAULTS)
+RANGES = {"mu_s": (-100.0, 100.0), "sigma_s": (0.01, 100.0), "mu_t": (-100.0, 100.0),
+          "sigma_t": (0.01, 100.0), "gamma1": (0.2, 2.0)}
+init_from_query(DEFAULTS, RANGES)
+show_link_notes()
 c1, c2, c3 = st.columns(3)
-mu_s = c1.number_input("μ_s", step=0.1, key="mu_s")
-sigma_s = c1.number_input("σ_s", min_value=0.01, step=0.1, key="sigma_s")
-mu_t = c2.number_input("μ_t", step=0.1, key="mu_t")
-sigma_t = c2.number_input("σ_t", min_value=0.01, step=0.1, key="sigma_t")
-gamma1 = c3.slider("γ1", 0.2, 2.0, step=0.05, key="gamma1")
+mu_s = c1.number_input("μ_s", *RANGES["mu_s"], step=0.1, key="mu_s")
+sigma_s = c1.number_input("σ_s", *RANGES["sigma_s"], step=0.1, key="sigma_s")
+mu_t = c2.number_input("μ_t", *RANGES["mu_t"], step=0.1, key="mu_t")
+sigma_t = c2.number_input("σ_t", *RANGES["sigma_t"], step=0.1, key="sigma_t")
+gamma1 = c3.slider("γ1", *RANGES["gamma1"], step=0.05, key="gamma1")
 to_query(list(DEFAULTS))
 
 st.latex(r"D_{KL}(s\|t)=\tfrac12\Big[2\log\tfrac{\sigma_t}{\sigma_s}+\big(\tfrac{\mu_s-\mu_t}"

@@ -10,7 +10,7 @@ from dalab.data import DomainPair
 from dalab.ui import figures as F
 from dalab.ui.modulation import MODE_LABELS, encode_batch, modulation_view, view_csv
 from dalab.ui.sidebar import device, load_model, pick_model
-from dalab.ui.state import clamp, init_from_query, to_query
+from dalab.ui.state import clamp, init_from_query, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -50,10 +50,12 @@ def encoded(path: str, dev: str, n: int, seed: int):
 model, info = load_model(m["path"], device())
 cfg = info["config"]
 d = int(cfg["latent_dim"])
+RANGES = {"gamma1": (0.1, 3.0), "gamma2": (0.0, 1.0), "dim_x": (0, d - 1), "dim_y": (0, d - 1)}
 init_from_query({"gamma1": float(cfg["gamma1"]), "gamma2": float(cfg["gamma2"]),
-                 "mode": "full", "dim_x": 0, "dim_y": min(1, d - 1)})
-for key, lo, hi in (("gamma1", 0.1, 3.0), ("gamma2", 0.0, 1.0), ("dim_x", 0, d - 1),
-                    ("dim_y", 0, d - 1)):
+                 "mode": "full", "dim_x": 0, "dim_y": min(1, d - 1)}, RANGES,
+                {"mode": list(MODE_LABELS)})
+show_link_notes()
+for key, (lo, hi) in RANGES.items():  # another model may have fewer latent dimensions
     clamp(key, lo, hi)
 if st.session_state["mode"] not in MODE_LABELS:
     st.session_state["mode"] = "full"

@@ -85,9 +85,9 @@ def test_resume_refuses_another_method_pair_or_length(tmp_path):
     same, _ = prepare("dann", "ellipse-1", "ellipse-2")
     with pytest.raises(ValueError, match="planned for 20 steps"):
         fit(same, pair, 30, resume_from=tmp_path / "r")
-    _, moons = prepare("dann", "moons-s", "moons-t")
+    _, swapped = prepare("dann", "ellipse-2", "ellipse-1")
     with pytest.raises(ValueError, match="trained on ellipse-1->ellipse-2"):
-        fit(same, moons, resume_from=tmp_path / "r")
+        fit(same, swapped, resume_from=tmp_path / "r")
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 2)).astype(np.float32), np.arange(40) % 2
     a = dalab.pair_from_arrays(x, y, x + 1)

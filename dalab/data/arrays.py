@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from .errors import DataError
-from .files import check_images, check_labels
+from .files import MAX_CLASSES, check_images, check_labels
 from .images import to_rgb
 from .pair import DomainPair
 
@@ -103,7 +103,7 @@ def pair_from_arrays(x_s, y_s, x_t, y_t=None, *, source_name: str = "arrays-sour
     yt = None if y_t is None else check_labels(np.asarray(y_t), len(xt), "y_t", what)
     top = int(max(ys.max(), yt.max() if yt is not None else 0))
     if classes is None:
-        if top >= 100_000:
+        if top >= MAX_CLASSES:
             raise DataError(f"labels go up to {top}; pass classes=[...] names, or relabel "
                             f"to 0 .. K-1")
         classes = tuple(str(i) for i in range(top + 1))

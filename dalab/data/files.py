@@ -381,11 +381,14 @@ def _hidden(name: str) -> bool:
 
 
 def _class_files(folder: Path) -> list[Path]:
-    """Non-hidden files under ``folder`` (recursively, hidden folders skipped), sorted."""
+    """Non-hidden regular files under ``folder`` (recursively, hidden folders skipped, linked
+    folders not followed), sorted. FIFOs, sockets and broken links are skipped: opening a FIFO
+    named ``x.png`` would block the loader for ever."""
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if not _hidden(f))
+        out.extend(Path(dirpath) / f for f in sorted(filenames)
+                   if not _hidden(f) and (Path(dirpath) / f).is_file())
     return out
 
 
@@ -605,8 +608,15 @@ def check_labels(y: np.ndarray, n: int, where: str, what: str = "images") -> np.
     return y.astype(np.int64)
 
 
+MAX_CLASSES = 100_000  # a label above this is a mistake (or an attack), not a class
+
+
 def _npz_classes(p: Path, names: np.ndarray | None, y: np.ndarray) -> tuple[str, ...]:
     top = int(y.max())
+    if top >= MAX_CLASSES:
+        raise DataError(f"npz domain: {p}: y: labels go up to {top}; labels must be 0 .. K-1 "
+                        f"with K at most {MAX_CLASSES} (relabel, or store class names in an "
+                        f"array 'classes')")
     if names is None:
         return tuple(str(i) for i in range(top + 1))
     if names.ndim != 1:
