@@ -171,7 +171,10 @@ def to_markdown(rows: list[dict]) -> str:
 
 
 def write_results(rows: list[dict], json_path: str | Path) -> None:
-    Path(json_path).write_text(json.dumps(rows, indent=2) + "\n")
+    """``docs/benchmarks.json``, written atomically (the Results page reads it any time)."""
+    from .runs import _atomic_write
+    text = json.dumps(rows, indent=2) + "\n"
+    _atomic_write(Path(json_path), lambda tmp: Path(tmp).write_text(text))
 
 
 def write_docs(rows: list[dict], docs_dir: str | Path, command: str) -> tuple[Path, Path]:

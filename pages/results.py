@@ -1,8 +1,8 @@
 """Results: the benchmark table from docs/benchmarks.json, with the papers' numbers."""
-import json
 from pathlib import Path
 
 import streamlit as st
+from dalab.ui.models import load_results
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -19,7 +19,11 @@ st.write("Target test accuracy of every method on each pair, mean ± sd over see
 if not PATH.is_file():
     st.info(f"No benchmark yet: run `python -m dalab bench` to create {PATH.name}.")
     st.stop()
-rows = json.loads(PATH.read_text())
+rows, problem = load_results(PATH)
+if problem:
+    st.warning(problem)
+if not rows:
+    st.stop()
 pairs = sorted({f"{r['source']}->{r['target']}" for r in rows})
 pair = st.selectbox("Pair", pairs)
 table = [{"method": r["method"], "mean": r["mean"], "sd": r["sd"], "seeds": r["seeds"],

@@ -366,3 +366,25 @@ def test_pages_survive_malformed_links(app_env, page, params):
     at.query_params.update(params)
     at.run()
     assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("text,n,expect", [
+    ("{broken", 0, "could not be read"),
+    ('{"a": 1}', 0, "does not hold a list"),
+    ('[{"method": "dann"}]', 0, "1 malformed row"),
+    ("", 0, "could not be read"),
+])
+def test_a_corrupt_benchmarks_json_gives_a_message_not_a_crash(tmp_path, text, n, expect):
+    from dalab.ui.models import load_results
+    p = tmp_path / "benchmarks.json"
+    p.write_text(text)
+    rows, problem = load_results(p)
+    assert len(rows) == n and expect in problem
+    good, none = load_results(ROOT / "docs" / "benchmarks.json")
+    assert good and none is None
+
+
+def test_the_app_listens_on_loopback_unless_told_otherwise():
+    import tomllib
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["address"] == "127.0.0.1"

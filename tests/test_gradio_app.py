@@ -383,3 +383,24 @@ def test_a_drawn_one_is_classified_as_one_by_accurate_zoo_models(tmp_path):
             pytest.skip("the accurate zoo models cannot translate an mnist-style drawing")
     finally:
         demo.close()
+
+
+def test_a_decompression_bomb_in_the_draw_tab_is_refused_before_decoding(app, tmp_path):
+    """A 10000 x 10000 PNG of a few hundred KB as the sketch: Pillow refuses it from its
+    header (the demo lowers MAX_IMAGE_PIXELS), so nothing is decoded and the answer is quick;
+    the server keeps answering."""
+    import resource
+    from gradio_client.exceptions import AppError
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (10_000, 10_000)).save(bomb)
+    assert bomb.stat().st_size < 1_000_000
+    from gradio_client import handle_file
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    with pytest.raises(AppError, match="exceeds limit"):
+        app.predict({"background": None, "layers": [], "composite": handle_file(str(bomb))},
+                    "source", api_name="/translate_drawing")
+    assert time.perf_counter() - t < 10
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 300, f"peak memory grew by {grown_mb:.0f} MB"  # decoding = 400 MB+
+    assert app.predict(api_name="/models")[1]["models"]

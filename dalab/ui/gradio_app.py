@@ -27,11 +27,18 @@ from PIL import Image  # noqa: E402
 
 from ..data import load_domain  # noqa: E402
 from .launch import port_free  # noqa: E402
-from .translate import (MAX_FILE_BYTES, NO_MODEL_MESSAGE, TRANSLATION_METHODS,  # noqa: E402
-                        InputError, ModelBank, direction_for, direction_problem,
-                        load_image_file, preprocess, to_display, translate_and_classify)
+from .translate import (MAX_FILE_BYTES, MAX_SIDE, NO_MODEL_MESSAGE,  # noqa: E402
+                        TRANSLATION_METHODS, InputError, ModelBank, direction_for,
+                        direction_problem, load_image_file, preprocess, to_display,
+                        translate_and_classify)
 
 log = logging.getLogger(__name__)
+
+# Gradio decodes the Draw tab's sketch (and any image an API client sends in its place) itself,
+# before a handler could look at the size: Pillow must refuse a decompression bomb from the
+# header. It raises above 2 x MAX_IMAGE_PIXELS, so anything over MAX_SIDE x MAX_SIDE pixels is
+# refused before decoding (a 120 KB 10000 x 10000 PNG took this process to 4.2 GB before).
+Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE // 2
 
 GALLERY_DOMAINS = ("mnist", "digits", "mnistm")  # embedded: no files needed
 CONCURRENCY = 4      # requests computed at once; the rest wait in the queue

@@ -55,6 +55,28 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
     return out
 
 
+RESULT_FIELDS = ("source", "target", "method", "mean", "sd", "seeds", "gap_closed", "steps",
+                 "steps_per_second", "device", "paper")
+
+
+def load_results(path: str | Path) -> tuple[list[dict], str | None]:
+    """The benchmark rows of ``docs/benchmarks.json`` that carry every field the Results page
+    shows, and a message when the file is unreadable or rows were left out (never raises)."""
+    import json
+
+    try:
+        rows = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return [], f"{path} could not be read ({e}); rerun `python -m dalab bench --summarize-only`."
+    if not isinstance(rows, list):
+        return [], f"{path} does not hold a list of benchmark rows."
+    good = [r for r in rows if isinstance(r, dict) and all(k in r for k in RESULT_FIELDS)
+            and isinstance(r["steps"], list) and isinstance(r["device"], list)
+            and isinstance(r["paper"], list)]
+    left = len(rows) - len(good)
+    return good, (f"{left} malformed row(s) of {path} left out." if left else None)
+
+
 def accuracy_text(value) -> str:
     """A model's recorded target accuracy for a label: ``"0.858"``, or ``"-"`` when there is
     none yet (a run killed before its first evaluation, a target without labels)."""

@@ -159,6 +159,10 @@ def load_image_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> np.nda
             return pil_to_array(im)
     except InputError:
         raise
+    except Image.DecompressionBombError as e:  # Pillow's limit (set by the demo), from the header
+        raise InputError(f"The image is too large ({e.args[0].split(' exceeds')[0]}; at most "
+                         f"{MAX_SIDE} px a side and {MAX_PIXELS // 1_000_000} megapixels). "
+                         f"Please scale it down.") from None
     except UnidentifiedImageError:
         raise InputError(f"{path.name!r} is not an image this demo can read (PNG, JPEG, GIF, "
                          "BMP, WebP, ...).") from None
