@@ -115,10 +115,25 @@ def _write_weights(method: Method, path: Path) -> dict:
     return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
+def _config_text(info: dict) -> str:
+    return json.dumps({**info, "sealed": config_digest(info)}, indent=2, sort_keys=False)
+
+
 def _write_config(run_dir: Path, info: dict) -> None:
-    info = {**info, "sealed": config_digest(info)}
-    text = json.dumps(info, indent=2, sort_keys=False)
+    text = _config_text(info)
     _atomic_write(run_dir / CONFIG, lambda tmp: Path(tmp).write_text(text))
+
+
+def _staged(path: Path, write) -> Path:
+    """``write(tmp)`` into a temporary file beside ``path``; returns it (not yet in place)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
 
 
 def save_run(run_dir: str | Path, method: Method, pair, result, *, seed: int,
@@ -131,14 +146,31 @@ def save_run(run_dir: str | Path, method: Method, pair, result, *, seed: int,
     run_dir.mkdir(parents=True, exist_ok=True)
     if save_data:
         save_pair_data(run_dir, pair)
-    w = _write_weights(method, run_dir / WEIGHTS)
+    # both files are written in full under temporary names first and then renamed into place
+    # back to back, so an existing run (a --force overwrite, a resumed run's checkpoint
+    # pointer) stays loadable until the new one is complete: only the two renames remain
+    was = next(method.parameters()).device
+    method.to("cpu")
+    try:
+        w_tmp = _staged(run_dir / WEIGHTS, lambda tmp: save_model(
+            method, tmp, metadata={"format": FORMAT}))
+    finally:
+        method.to(was)
+    w = {"sha256": sha256_file(w_tmp), "bytes": w_tmp.stat().st_size}
     info = run_description(
         method, pair, seed=seed, steps=result.steps_done, status=result.status,
         message=result.message, accuracy=result.accuracy, history=result.history,
         device=result.device, wall_time_s=result.wall_time_s,
         steps_per_second=result.steps_per_second, weights={"file": WEIGHTS, **w},
         extra={**({"data": DATA} if (run_dir / DATA).is_file() else {}), **(extra or {})})
-    _write_config(run_dir, info)
+    text = _config_text(info)
+    try:
+        c_tmp = _staged(run_dir / CONFIG, lambda tmp: Path(tmp).write_text(text))
+    except BaseException:
+        w_tmp.unlink(missing_ok=True)
+        raise
+    os.replace(w_tmp, run_dir / WEIGHTS)
+    os.replace(c_tmp, run_dir / CONFIG)
     if not keep_checkpoints:
         shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
     return run_dir

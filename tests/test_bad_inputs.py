@@ -388,3 +388,47 @@ def test_the_app_listens_on_loopback_unless_told_otherwise():
     import tomllib
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["server"]["address"] == "127.0.0.1"
+
+
+# -- training faults --------------------------------------------------------------------------
+def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, monkeypatch,
+                                                                       capsys):
+    """The third checkpoint's write fails (ENOSPC): the run says so (exit 1), the checkpoint
+    before it still loads and resumes, and no temporary files are left behind."""
+    import errno
+    real = runs.save_file
+    calls = {"n": 0}
+
+    def failing(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*a, **k)
+    monkeypatch.setattr(runs, "save_file", failing)
+    out = tmp_path / "full"
+    code = main(TRAIN + ["--steps", "40", "--checkpoint-every", "10", "--out", str(out)])
+    assert code == 1
+    err = _no_traceback(capsys)
+    assert "training failed: OSError" in err and "No space left on device" in err
+    info = runs.read_run_info(out)
+    assert info["checkpoint"]["step"] == 10 and runs.run_status(info) == "incomplete"
+    assert runs.load_run(out)[1]["steps"] == 10
+    assert not [p for p in (out / runs.CHECKPOINTS).iterdir() if p.name.startswith(".")]
+    monkeypatch.setattr(runs, "save_file", real)
+    assert main(["train", "--resume", str(out), "-q"]) == 0
+    assert runs.read_run_info(out)["status"] == "finished"
+
+
+def test_a_full_disk_at_the_final_save_keeps_the_run_it_would_replace(run, monkeypatch,
+                                                                       capsys):
+    """--force over an existing run, and the final save fails: the old run still loads."""
+    import errno
+
+    def no_space(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    before = runs.load_run(run)[1]["sealed"]
+    monkeypatch.setattr(runs, "save_model", no_space)
+    assert main(TRAIN + ["--steps", "5", "--out", str(run), "--force"]) == 1
+    assert "No space left on device" in _no_traceback(capsys)
+    assert runs.load_run(run)[1]["sealed"] == before
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")]
