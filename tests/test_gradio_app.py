@@ -404,3 +404,48 @@ def test_a_decompression_bomb_in_the_draw_tab_is_refused_before_decoding(app, tm
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 300, f"peak memory grew by {grown_mb:.0f} MB"  # decoding = 400 MB+
     assert app.predict(api_name="/models")[1]["models"]
+
+
+def _formats(tmp_path):
+    """Files of every kind a visitor uploads: (name, bytes or a writer, expected: None = a
+    translation comes back, else a message)."""
+    one = Image.fromarray(_one(rgba=False))
+    out = {}
+    out["empty.png"] = (b"", "could not be decoded|not an image")
+    out["dot.png"] = (lambda p: Image.new("L", (1, 1)).save(p), "too small")
+    out["svg.svg"] = (b'<svg xmlns="http://www.w3.org/2000/svg"><line x1="0" y1="0" x2="9" '
+                      b'y2="9"/></svg>', "not an image")
+    out["anim.gif"] = (lambda p: one.save(p, save_all=True, append_images=[one.rotate(20)]),
+                       None)
+    out["deep.png"] = (lambda p: Image.fromarray(
+        (np.asarray(one.convert("L"), np.uint16) * 257)).save(p), None)
+    out["cmyk.jpg"] = (lambda p: one.convert("CMYK").save(p), None)
+    out["gray.bmp"] = (lambda p: one.convert("L").save(p), None)
+    paths = []
+    for name, (content, expect) in out.items():
+        p = tmp_path / name
+        content(p) if callable(content) else p.write_bytes(content)
+        paths.append((p, expect))
+    return paths
+
+
+def test_every_upload_format_is_translated_or_refused_with_a_message(app, tmp_path, caplog):
+    import logging
+    import re
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+    caplog.set_level(logging.ERROR, logger="dalab.ui.gradio_app")
+    for path, expect in _formats(tmp_path):
+        if expect is None:
+            seen, items, results = app.predict(handle_file(str(path)), "source",
+                                               api_name="/translate_upload")
+            assert len(items) == 3 and all("label" in r for r in results), path.name
+        else:
+            with pytest.raises(AppError) as e:
+                app.predict(handle_file(str(path)), "source", api_name="/translate_upload")
+            assert re.search(expect, str(e.value)), (path.name, str(e.value))
+    with pytest.raises(AppError, match="not in the list of choices"):  # Gradio checks it
+        app.predict(_sketch(_one(), tmp_path), "sideways", api_name="/translate_drawing")
+    # expected input problems never log a traceback
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    assert app.predict(api_name="/models")[1]["models"]

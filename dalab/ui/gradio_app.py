@@ -117,6 +117,8 @@ def _guard(fn):
 
 def translate_one(bank: ModelBank, x: np.ndarray, to: str):
     """``x`` ``(1, C, 28, 28)`` through every model: ``(gallery items, results)``."""
+    if to not in ("source", "target"):
+        raise InputError(f"Unknown direction {to!r}: choose 'source' or 'target'.")
     models = bank.models()
     if not models:
         raise gr.Error(NO_MODEL_MESSAGE)
