@@ -7,7 +7,7 @@ from dalab.analysis.embed import embed
 from dalab.data import DomainPair
 from dalab.ui.figures import embedding_figure
 from dalab.ui.models import accuracy_text, available, encode_test_sets
-from dalab.ui.sidebar import chosen_index, device, load_model
+from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -47,6 +47,7 @@ def view(path: str, method: str, n: int, seed: int):
 
 for col, label in ((c1, left), (c2, right)):
     m = next(x for x in models if x["label"] == label)
+    load_model_or_explain(m["path"], device())
     e, a_dist, mmd = view(m["path"], method, n, int(seed))
     with col:
         st.plotly_chart(embedding_figure(e.points, e.domain, e.labels, colour,

@@ -6,7 +6,7 @@ import streamlit as st
 from dalab.data import DomainPair
 from dalab.ui import figures as F
 from dalab.ui.bridge_view import interpolation_rows, own_transfer_accuracy, toy_bridge
-from dalab.ui.sidebar import device, load_model, pick_model
+from dalab.ui.sidebar import device, load_model, load_model_or_explain, pick_model
 from dalab.ui.state import clamp, init_from_query, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -42,7 +42,7 @@ def toy(steps: int, labels: str):
 
 m = pick_model(method="bridge", label="Bridge model")
 if m is not None:
-    model, info = load_model(m["path"], device())
+    model, info = load_model_or_explain(m["path"], device())
     p = info["pair"]
     if len(info["input_shape"]) != 3:
         st.info("This bridge was trained on 2-D points: the image rows need an image pair "

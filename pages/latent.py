@@ -7,7 +7,7 @@ from dalab.analysis.latent import histograms_vs_prior, prior_report
 from dalab.data import DomainPair
 from dalab.ui.figures import histogram_figure, kl_per_dimension_figure
 from dalab.ui.models import available, encode_test_sets
-from dalab.ui.sidebar import chosen_index, device, load_model
+from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -42,6 +42,7 @@ def codes(path: str):
 
 for col, label, side in ((c1, left, "left"), (c2, right, "right")):
     m = next(x for x in models if x["label"] == label)
+    load_model_or_explain(m["path"], device())
     c_s, c_t, what, rep_s, rep_t = codes(m["path"])
     with col:
         order = np.argsort(rep_s["kl"])  # most Gaussian dimensions first

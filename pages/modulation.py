@@ -9,7 +9,7 @@ from dalab.analysis.kl import gap_ratio
 from dalab.data import DomainPair
 from dalab.ui import figures as F
 from dalab.ui.modulation import MODE_LABELS, encode_batch, modulation_view, view_csv
-from dalab.ui.sidebar import device, load_model, pick_model
+from dalab.ui.sidebar import device, load_model, load_model_or_explain, pick_model
 from dalab.ui.state import clamp, init_from_query, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -47,7 +47,7 @@ def encoded(path: str, dev: str, n: int, seed: int):
     return encode_batch(model, x_s, x_t, y_t)
 
 
-model, info = load_model(m["path"], device())
+model, info = load_model_or_explain(m["path"], device())
 cfg = info["config"]
 d = int(cfg["latent_dim"])
 RANGES = {"gamma1": (0.1, 3.0), "gamma2": (0.0, 1.0), "dim_x": (0, d - 1), "dim_y": (0, d - 1)}

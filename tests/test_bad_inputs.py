@@ -432,3 +432,22 @@ def test_a_full_disk_at_the_final_save_keeps_the_run_it_would_replace(run, monke
     assert "No space left on device" in _no_traceback(capsys)
     assert runs.load_run(run)[1]["sealed"] == before
     assert not [p.name for p in run.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("page", ["modulation.py", "latent.py", "bridge.py"])
+def test_an_unloadable_newest_run_does_not_take_a_page_down(app_env, page, tiny_zoo):
+    """The newest run (what the sidebar offers first among runs) has damaged weights: the page
+    says which model cannot be loaded and why, and nothing raises."""
+    from streamlit.testing.v1 import AppTest
+    method = {"modulation.py": "cdlm", "latent.py": "cdlm", "bridge.py": "bridge"}[page]
+    src = tiny_zoo / f"tiny-{method}"
+    dst = Path("runs") / "broken"
+    shutil.copytree(src, dst)
+    _flip_a_byte(dst / runs.WEIGHTS)
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120)
+    at.session_state["dalab_model"] = str(dst)
+    at.run()
+    assert not at.exception, at.exception
+    if page != "latent.py":  # latent shows the first model, the zoo's: both render
+        assert any("cannot be loaded" in e.value and "does not match" in e.value
+                   for e in at.error), [e.value for e in at.error]

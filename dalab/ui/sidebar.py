@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from ..runs import load_run
+from ..runs import RunError, load_run
 from .models import accuracy_text, available
 
 ANY = "any pair"
@@ -50,6 +50,18 @@ def device() -> str:
 def load_model(path: str, device: str = "cpu"):
     """``(model, info)`` of a run or zoo entry, at most four kept in memory."""
     return load_run(path, device=device)
+
+
+def load_model_or_explain(path: str, device: str = "cpu"):
+    """:func:`load_model`, or (a damaged run, edited weights, a run of a method this version
+    lacks) an error box naming the model and the cause, and the page stops there: one bad
+    run never takes a page down. Call it before the page's cached work uses the model."""
+    try:
+        return load_model(path, device)
+    except (RunError, OSError, ValueError, KeyError, TypeError) as e:
+        st.error(f"This model cannot be loaded: {e}. Pick another one in the sidebar "
+                 f"(or above).")
+        st.stop()
 
 
 def draw() -> None:
