@@ -60,7 +60,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nn import dann_annealing, make_classifier, make_features
+from ..nn import MaxPool2d, dann_annealing, make_classifier, make_features
 from .base import Latent, Method
 
 DOMAINS = ("source", "target")
@@ -246,10 +246,10 @@ def make_image_discriminator(c: int, width: float, slope: float) -> nn.Sequentia
     28 -pool s1-> 27 -s2-> 13 -s2-> 6 -s2-> 3, FC 512w*9 -> 1 (sigmoid in the loss)."""
     w = lambda n: _ch(n, width)  # noqa: E731
     return nn.Sequential(
-        *_conv(c, w(64), 3, 1, slope, bn=False), nn.MaxPool2d(2, 1),
-        *_conv(w(64), w(128), 3, 1, slope, bn=False), nn.MaxPool2d(2, 2),
-        *_conv(w(128), w(256), 5, 1, slope, bn=False), nn.MaxPool2d(2, 2),
-        *_conv(w(256), w(512), 3, 1, slope, bn=False), nn.MaxPool2d(2, 2),
+        *_conv(c, w(64), 3, 1, slope, bn=False), MaxPool2d(2, 1),
+        *_conv(w(64), w(128), 3, 1, slope, bn=False), MaxPool2d(2, 2),
+        *_conv(w(128), w(256), 5, 1, slope, bn=False), MaxPool2d(2, 2),
+        *_conv(w(256), w(512), 3, 1, slope, bn=False), MaxPool2d(2, 2),
         nn.Flatten(), nn.Linear(w(512) * 9, 1), nn.Flatten(0))
 
 
@@ -258,9 +258,9 @@ def make_latent_discriminator(width: float, slope: float) -> nn.Sequential:
     FC 256w*4 -> 1, logits ``(N,)``."""
     w = lambda n: _ch(n, width)  # noqa: E731
     return nn.Sequential(
-        *_conv(w(128), w(256), 3, 1, slope, bn=False), nn.MaxPool2d(2, 1),
-        *_conv(w(256), w(512), 3, 1, slope, bn=False), nn.MaxPool2d(2, 2),
-        *_conv(w(512), w(256), 3, 1, slope, bn=False), nn.MaxPool2d(2, 1),
+        *_conv(w(128), w(256), 3, 1, slope, bn=False), MaxPool2d(2, 1),
+        *_conv(w(256), w(512), 3, 1, slope, bn=False), MaxPool2d(2, 2),
+        *_conv(w(512), w(256), 3, 1, slope, bn=False), MaxPool2d(2, 1),
         nn.Flatten(), nn.Linear(w(256) * 4, 1), nn.Flatten(0))
 
 
