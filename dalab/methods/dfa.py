@@ -456,7 +456,7 @@ class DFAMCD(_DFABase):
             if z_n.shape != h_t.shape:
                 z_n = torch.randn_like(h_t)
             align, logs = self._alignment(h_s, idx_s, h_t, idx_t, z_n)
-            self.update("g", loss_adv + align)  # F1, F2 get gradients too, but no step
+            self.update("g", loss_adv + align)  # through F1, F2 to G; no F gradients
         for o in self.optimizers.values():
             o.zero_grad(set_to_none=True)
         total = loss_cls.item() + cfg.alpha * loss_kld.item() + loss_adv.item() + align.item()

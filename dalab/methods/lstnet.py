@@ -411,9 +411,8 @@ class LSTNet(Method):
         self.update("D", loss_d)
 
         # 2) encoders and generators descend Eq. 1 against the updated discriminators
-        #    (non-saturating form: the fakes' labels flipped)
-        for p in self.discriminators():
-            p.requires_grad_(False)
+        #    (non-saturating form: the fakes' labels flipped); update("EG") backpropagates
+        #    through D_1, D_2, D_l into the translator only (no discriminator gradients)
         adv1 = adversarial_loss(self.D1(out["x21"]), 1)
         adv2 = adversarial_loss(self.D2(out["x12"]), 1)
         advl = adversarial_loss(self.D_l(out["z1"]), 0) + adversarial_loss(self.D_l(out["z2"]), 1)
@@ -422,8 +421,6 @@ class LSTNet(Method):
         loss_eg = (ramp * (cfg.w1 * adv1 + cfg.w2 * adv2 + cfg.wl * advl) + cfg.w3 * cc["cc1"]
                    + cfg.w4 * cc["cc2"] + cfg.w5 * cc["cc3"] + cfg.w6 * cc["cc4"])
         self.update("EG", loss_eg)
-        for p in self.discriminators():
-            p.requires_grad_(True)
 
         # 3) h = C_s on labelled source images; C_t on source translated to target style
         lr_c = self.lr("C")
