@@ -175,9 +175,9 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x):
         x = (x - 0.5) / 0.5  # [0, 1] -> [-1, 1], as dalab's LeNetFeatures
-        a1 = F.relu(self.bn1(self.conv1(x)))
+        a1 = F.relu(self.bn1(self.conv1(x)), inplace=True)  # BN keeps its input
         p1, i1 = max_pool2d(a1, 2, return_indices=True)  # = F.max_pool2d, faster
-        a2 = F.relu(self.bn2(self.conv2(p1)))
+        a2 = F.relu(self.bn2(self.conv2(p1)), inplace=True)
         p2, i2 = max_pool2d(a2, 2, return_indices=True)
         return p2.flatten(1), (i1, i2)
 
@@ -193,9 +193,9 @@ class ConvAutoencoder(nn.Module):
         if not self.tied:
             b1, b2 = self.dec_conv1.bias, self.dec_conv2.bias
         u = F.max_unpool2d(z.reshape(len(z), *self.feature_shape), i2, 2, output_size=(8, 8))
-        u = F.relu(self.dec_bn2(F.conv_transpose2d(u, w2, b2)))           # (B, 32, 12, 12)
+        u = F.relu(self.dec_bn2(F.conv_transpose2d(u, w2, b2)), inplace=True)  # (B, 32, 12, 12)
         u = F.max_unpool2d(u, i1, 2, output_size=(24, 24))
-        return F.relu(self.dec_bn1(F.conv_transpose2d(u, w1, b1)))        # (B, C, 28, 28)
+        return F.relu(self.dec_bn1(F.conv_transpose2d(u, w1, b1)), inplace=True)  # (B, C, 28, 28)
 
 
 class MLPAutoencoder(nn.Module):

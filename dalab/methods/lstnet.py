@@ -202,15 +202,22 @@ def _ch(n: int, width: float) -> int:
     return max(1, int(round(n * width)))
 
 
+def _act(slope):
+    # in place (no new tensor): it follows a convolution or a batch norm, whose backward
+    # needs their inputs, not their outputs; the in-place backward reads the sign from the
+    # output, which is the input's for a slope >= 0, so the gradients are the same
+    return nn.LeakyReLU(slope, inplace=slope >= 0)
+
+
 def _conv(cin, cout, k, s, slope, bn=True):
     return [nn.Conv2d(cin, cout, k, s, padding=k // 2), *([DomainBatchNorm2d(cout)] if bn else []),
-            nn.LeakyReLU(slope)]
+            _act(slope)]
 
 
 def _dconv(cin, cout, k, s, slope):
     # "same" transposed convolution: out = in * s
     return [nn.ConvTranspose2d(cin, cout, k, s, padding=k // 2, output_padding=s - 1),
-            DomainBatchNorm2d(cout), nn.LeakyReLU(slope)]
+            DomainBatchNorm2d(cout), _act(slope)]
 
 
 def make_private_encoder(c: int, width: float, slope: float) -> nn.Sequential:
