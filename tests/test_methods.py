@@ -98,3 +98,16 @@ def test_make_config_coercion():
     for bad in ["batch_size=3.5", "lr=abc", "lr=nan", "noequals"]:
         with pytest.raises(ConfigError):
             make_config(cls, None, [bad])
+
+
+def test_update_computes_only_the_updated_optimizers_gradients():
+    """Method.update backpropagates into its optimizers' parameters only: a loss that passes
+    through other parameters (MCD's classifiers in the generator step) leaves them no gradient
+    and does not touch their requires_grad."""
+    m = build_method("dfa_mcd", input_shape=(1, 28, 28), num_classes=10)
+    m.on_fit_start(10)
+    x = torch.rand(8, 1, 28, 28)
+    loss = m.F1(m.ae(x)).logsumexp(1).mean()
+    m.update("g", loss)
+    assert all(p.grad is not None for p in m.ae.encoder_parameters())
+    assert all(p.grad is None and p.requires_grad for p in m.F1.parameters())

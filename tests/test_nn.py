@@ -41,3 +41,24 @@ def test_domain_loss_and_entropy():
     assert domain_adversarial_loss(-big, big) > 10        # inverted discriminator
     assert entropy(torch.zeros(3, 4)) == pytest.approx(math.log(4))
     assert entropy(torch.tensor([[50.0, 0.0]])) < 1e-6
+
+
+@pytest.mark.parametrize("shape, k, s", [((4, 32, 24, 24), 2, 2), ((3, 8, 28, 28), 2, 1),
+                                         ((2, 16, 27, 27), 2, 2), ((2, 5, 9, 9), 3, 2)])
+def test_max_pool2d_is_bit_identical_to_torch(shape, k, s):
+    """dalab.nn.max_pool2d (torch's channels-last kernel) gives F.max_pool2d's values, indices
+    and gradients exactly, with ties (ReLU zeros), overlapping windows and odd sizes."""
+    from dalab.nn import max_pool2d
+    torch.manual_seed(0)
+    x0 = torch.relu(torch.randn(shape))
+    x0[0, 0, :4, :4] = 1.0  # a window of equal maxima
+    outs = []
+    for pool in (torch.nn.functional.max_pool2d, max_pool2d):
+        x = x0.clone().requires_grad_()
+        y, idx = pool(x, k, s, return_indices=True)
+        y.backward(torch.linspace(-1, 1, y.numel()).reshape(y.shape))
+        assert y.is_contiguous() and idx.is_contiguous()
+        outs.append((y, idx, x.grad))
+    for a, b in zip(*outs):
+        assert torch.equal(a, b)
+    assert torch.equal(max_pool2d(x0, k, s), torch.nn.functional.max_pool2d(x0, k, s))

@@ -118,15 +118,20 @@ class Method(nn.Module):
     def update(self, names: str | Iterable[str], loss: torch.Tensor) -> None:
         """One update of the optimizer(s) ``names`` by ``loss``: zero their gradients,
         backward, clip the gradient norm of their parameters to ``max_grad_norm`` (when set),
-        step each. Gradients that reach other parameters are left for their own update (each
-        update zeroes its own optimizer's gradients first)."""
+        step each. The backward computes the gradients of these optimizers' parameters only
+        (``backward(inputs=...)``): other parameters the loss reaches (a discriminator the
+        generator loss passes through, MCD's classifiers in its generator step) get none, and
+        their weight gradients are not computed at all, so no ``requires_grad_`` toggling is
+        needed to freeze them. Every update zeroes its own gradients first, so nothing that
+        was left in another optimizer's gradients was ever used."""
         names = (names,) if isinstance(names, str) else tuple(names)
         opts = [self._optimizers()[n] for n in names]
+        params = [p for o in opts for g in o.param_groups for p in g["params"]
+                  if p.requires_grad]
         for o in opts:
             o.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=params or None)
         if self.max_grad_norm:
-            params = [p for o in opts for g in o.param_groups for p in g["params"]]
             torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
         for o in opts:
             o.step()

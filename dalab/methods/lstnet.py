@@ -59,7 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nn import dann_annealing, make_classifier, make_features
+from ..nn import MaxPool2d, dann_annealing, make_classifier, make_features
 from .base import Latent, Method
 
 DOMAINS = ("source", "target")
@@ -201,15 +201,22 @@ def _ch(n: int, width: float) -> int:
     return max(1, int(round(n * width)))
 
 
+def _act(slope):
+    # in place (no new tensor): it follows a convolution or a batch norm, whose backward
+    # needs their inputs, not their outputs; the in-place backward reads the sign from the
+    # output, which is the input's for a slope >= 0, so the gradients are the same
+    return nn.LeakyReLU(slope, inplace=slope >= 0)
+
+
 def _conv(cin, cout, k, s, slope, bn=True):
     return [nn.Conv2d(cin, cout, k, s, padding=k // 2), *([DomainBatchNorm2d(cout)] if bn else []),
-            nn.LeakyReLU(slope)]
+            _act(slope)]
 
 
 def _dconv(cin, cout, k, s, slope):
     # "same" transposed convolution: out = in * s
     return [nn.ConvTranspose2d(cin, cout, k, s, padding=k // 2, output_padding=s - 1),
-            DomainBatchNorm2d(cout), nn.LeakyReLU(slope)]
+            DomainBatchNorm2d(cout), _act(slope)]
 
 
 def make_private_encoder(c: int, width: float, slope: float) -> nn.Sequential:
@@ -245,10 +252,10 @@ def make_image_discriminator(c: int, width: float, slope: float) -> nn.Sequentia
     28 -pool s1-> 27 -s2-> 13 -s2-> 6 -s2-> 3, FC 512w*9 -> 1 (sigmoid in the loss)."""
     w = lambda n: _ch(n, width)  # noqa: E731
     return nn.Sequential(
-        *_conv(c, w(64), 3, 1, slope, bn=False), nn.MaxPool2d(2, 1),
-        *_conv(w(64), w(128), 3, 1, slope, bn=False), nn.MaxPool2d(2, 2),
-        *_conv(w(128), w(256), 5, 1, slope, bn=False), nn.MaxPool2d(2, 2),
-        *_conv(w(256), w(512), 3, 1, slope, bn=False), nn.MaxPool2d(2, 2),
+        *_conv(c, w(64), 3, 1, slope, bn=False), MaxPool2d(2, 1),
+        *_conv(w(64), w(128), 3, 1, slope, bn=False), MaxPool2d(2, 2),
+        *_conv(w(128), w(256), 5, 1, slope, bn=False), MaxPool2d(2, 2),
+        *_conv(w(256), w(512), 3, 1, slope, bn=False), MaxPool2d(2, 2),
         nn.Flatten(), nn.Linear(w(512) * 9, 1), nn.Flatten(0))
 
 
@@ -257,9 +264,9 @@ def make_latent_discriminator(width: float, slope: float) -> nn.Sequential:
     FC 256w*4 -> 1, logits ``(N,)``."""
     w = lambda n: _ch(n, width)  # noqa: E731
     return nn.Sequential(
-        *_conv(w(128), w(256), 3, 1, slope, bn=False), nn.MaxPool2d(2, 1),
-        *_conv(w(256), w(512), 3, 1, slope, bn=False), nn.MaxPool2d(2, 2),
-        *_conv(w(512), w(256), 3, 1, slope, bn=False), nn.MaxPool2d(2, 1),
+        *_conv(w(128), w(256), 3, 1, slope, bn=False), MaxPool2d(2, 1),
+        *_conv(w(256), w(512), 3, 1, slope, bn=False), MaxPool2d(2, 2),
+        *_conv(w(512), w(256), 3, 1, slope, bn=False), MaxPool2d(2, 1),
         nn.Flatten(), nn.Linear(w(256) * 4, 1), nn.Flatten(0))
 
 
@@ -413,9 +420,8 @@ class LSTNet(Method):
         self.update("D", loss_d)
 
         # 2) encoders and generators descend Eq. 1 against the updated discriminators
-        #    (non-saturating form: the fakes' labels flipped)
-        for p in self.discriminators():
-            p.requires_grad_(False)
+        #    (non-saturating form: the fakes' labels flipped); update("EG") backpropagates
+        #    through D_1, D_2, D_l into the translator only (no discriminator gradients)
         adv1 = adversarial_loss(self.D1(out["x21"]), 1)
         adv2 = adversarial_loss(self.D2(out["x12"]), 1)
         advl = adversarial_loss(self.D_l(out["z1"]), 0) + adversarial_loss(self.D_l(out["z2"]), 1)
@@ -424,8 +430,6 @@ class LSTNet(Method):
         loss_eg = (ramp * (cfg.w1 * adv1 + cfg.w2 * adv2 + cfg.wl * advl) + cfg.w3 * cc["cc1"]
                    + cfg.w4 * cc["cc2"] + cfg.w5 * cc["cc3"] + cfg.w6 * cc["cc4"])
         self.update("EG", loss_eg)
-        for p in self.discriminators():
-            p.requires_grad_(True)
 
         # 3) h = C_s on labelled source images; C_t on source translated to target style
         lr_c = self.lr("C")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from .pool import MaxPool2d
+
 LENET_FEATURES = 48 * 4 * 4  # 768
 
 
@@ -24,9 +26,9 @@ class LeNetFeatures(nn.Module):
     def __init__(self, in_channels: int = 1):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, 32, 5)   # 28 -> 24
-        self.pool1 = nn.MaxPool2d(2)                 # 24 -> 12
+        self.pool1 = MaxPool2d(2)                    # 24 -> 12
         self.conv2 = nn.Conv2d(32, 48, 5)            # 12 -> 8
-        self.pool2 = nn.MaxPool2d(2)                 # 8 -> 4
+        self.pool2 = MaxPool2d(2)                    # 8 -> 4
         self.act = nn.ReLU()
         self.out_features = LENET_FEATURES
 
