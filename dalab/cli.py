@@ -209,11 +209,12 @@ def _eval(args) -> int:
         print(f"  warning: {pair.fingerprint_note}")
     if not pair.evaluation.has_labels:
         print("  no target labels were given: target accuracy cannot be measured")
+    at = f" at step {rec['step']}" if "step" in rec else ""
     for k in ("target_test", "source_test", "target_entropy"):
         if k in acc:
             r = rec.get(k)
             r = f"{r:.4f}" if isinstance(r, (int, float)) else "-"
-            print(f"  {k:<14} {acc[k]:.4f}   (recorded {r})")
+            print(f"  {k:<14} {acc[k]:.4f}   (recorded {r}{at})")
     return 0
 
 

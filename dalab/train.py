@@ -242,8 +242,12 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
     run_id = uuid.uuid4().hex
 
     def last_accuracy():
+        """The last evaluation's numbers, with the step they were measured at."""
         keys = ("target_test", "source_test", "target_entropy")
-        return {k: history[-1][k] for k in keys if history and k in history[-1]}
+        if not history:
+            return {}
+        return {**{k: history[-1][k] for k in keys if k in history[-1]},
+                "step": history[-1]["step"]}
 
     def checkpoint(step):
         loop_state = {"history": history, "sums": sums, "counts": counts,

@@ -233,8 +233,16 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
     entries are smaller runs added with :func:`add_run`, see pretrained/README.md)."""
     groups: dict[tuple, list[Path]] = {}
     for cfg in sorted(Path(bench_dir).glob("*/" + CONFIG)):
-        info = read_run_info(cfg.parent)
+        try:
+            info = read_run_info(cfg.parent)
+        except RunError as e:
+            log(f"{cfg.parent.name}: skipped ({e})")
+            continue
         if info.get("status") != "finished" or (methods and info["method"] not in methods):
+            continue
+        if info["pair"].get("target_labels") is False:
+            log(f"{cfg.parent.name}: skipped (no target labels: its test accuracy cannot be "
+                f"measured for the index)")
             continue
         key = (info["method"], info["pair"]["source"], info["pair"]["target"])
         groups.setdefault(key, []).append(cfg.parent)
