@@ -31,6 +31,7 @@ from .data import DomainPair
 from .device import resolve_device, rng_state, seed_everything, set_rng_state
 from .losses import entropy
 from .methods import Method, build_method
+from .methods.base import batched
 
 __all__ = ["DivergedError", "FitEvent", "FitResult", "accuracy", "evaluate_pair", "fit",
            "fit_and_save", "predict_labels", "prepare", "resolve_device", "resume",
@@ -129,7 +130,7 @@ def evaluate_pair(method: Method, pair: DomainPair, device=None) -> dict:
 
 
 def method_logits(method: Method, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    from .methods.base import batched
+    """``method.predict`` over a numpy array: logits ``(N, K)``."""
     return batched(method.predict, x, batch_size, module=method)
 
 

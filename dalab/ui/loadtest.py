@@ -33,17 +33,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process (Linux /proc), in MB; nan elsewhere."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
 def _drawn_one(path: Path) -> str:
     from PIL import Image
     a = np.zeros((280, 280, 4), np.uint8)
@@ -68,7 +57,7 @@ def gradio_load(concurrent: int = 50, sequential: int = 200, timeout_s: float = 
     from gradio_client import Client, handle_file
 
     from .gradio_app import IMAGE_DIR
-    from .serve import free_port
+    from .serve import free_port, rss_mb
 
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "1"}
@@ -90,7 +79,7 @@ def gradio_load(concurrent: int = 50, sequential: int = 200, timeout_s: float = 
             _drawn_one(tmp / "one.png"))}
         n_models = len(client.predict(api_name="/models")[1]["models"])
         client.predict(sketch, "source", api_name="/translate_drawing")  # warm-up
-        rss_before = _rss_mb(proc.pid)
+        rss_before = rss_mb(proc.pid)
         files_before = len(list(IMAGE_DIR.glob("*.png"))) if IMAGE_DIR.is_dir() else 0
         t_end = time.monotonic() + timeout_s
 
@@ -119,7 +108,7 @@ def gradio_load(concurrent: int = 50, sequential: int = 200, timeout_s: float = 
             log(f"gradio {name}: {n} requests, {len(errors)} failed, median "
                 f"{out[name]['median_s']} s, p95 {out[name]['p95_s']} s")
         out["rss_mb_before"] = round(rss_before, 1)
-        out["rss_mb_after"] = round(_rss_mb(proc.pid), 1)
+        out["rss_mb_after"] = round(rss_mb(proc.pid), 1)
         out["output_pngs_before"] = files_before
         out["output_pngs_after"] = len(list(IMAGE_DIR.glob("*.png"))) if IMAGE_DIR.is_dir() else 0
         log(f"gradio RSS {out['rss_mb_before']} -> {out['rss_mb_after']} MB, output PNGs "
