@@ -449,3 +449,26 @@ def test_every_upload_format_is_translated_or_refused_with_a_message(app, tmp_pa
     # expected input problems never log a traceback
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
     assert app.predict(api_name="/models")[1]["models"]
+
+
+def test_one_model_failing_at_translation_does_not_fail_the_request(tiny_runs, caplog):
+    """A model that raises inside translate (a bug, a device problem) gets an error row and a
+    logged traceback; the other models still answer."""
+    import logging
+    from dalab.runs import load_run
+    from dalab.ui.gradio_app import translate_one
+
+    good, info = load_run(tiny_runs[0])
+    broken, _ = load_run(tiny_runs[0])
+    broken.translate = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("device lost"))
+
+    class Bank:
+        def models(self):
+            return [{"label": "broken", "model": broken, "classes": info["pair"]["classes"]},
+                    {"label": "good", "model": good, "classes": info["pair"]["classes"]}]
+    caplog.set_level(logging.ERROR, logger="dalab.ui.gradio_app")
+    x = preprocess(_one())[None]
+    items, results = translate_one(Bank(), x, "source")
+    assert [r["model"] for r in results] == ["broken", "good"]
+    assert "RuntimeError" in results[0]["error"] and "label" in results[1]
+    assert len(items) == 1 and any(r.exc_info for r in caplog.records)

@@ -129,7 +129,13 @@ def translate_one(bank: ModelBank, x: np.ndarray, to: str):
         if problem:
             results.append({**row, "error": problem})
             continue
-        img, probs = translate_and_classify(m["model"], x, to=to)
+        try:
+            img, probs = translate_and_classify(m["model"], x, to=to)
+        except Exception as e:  # noqa: BLE001 (one broken model: its row says so, the rest answer)
+            log.exception("model %s failed to translate", m["label"])
+            results.append({**row, "error": f"this model failed ({type(e).__name__}); see the "
+                                            f"server log"})
+            continue
         k = int(probs[0].argmax())
         row.update(label=m["classes"][k], confidence=round(float(probs[0, k]), 4),
                    shape=list(img.shape[1:]))
@@ -197,7 +203,13 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
             if problem:
                 outs.append((m, to, None, None, problem))
                 continue
-            img, probs = translate_and_classify(m["model"], x, to=to)
+            try:
+                img, probs = translate_and_classify(m["model"], x, to=to)
+            except Exception as e:  # noqa: BLE001 (one broken model must not fail the gallery)
+                log.exception("model %s failed to translate", m["label"])
+                outs.append((m, to, None, None, f"this model failed ({type(e).__name__}); "
+                                               f"see the server log"))
+                continue
             outs.append((m, to, img, probs, None))
         items, results = [], []
         for i in range(n):   # one row per test image: the input, then each model's output
