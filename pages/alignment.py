@@ -45,14 +45,14 @@ def view(path: str, method: str, n: int, seed: int):
     return e, proxy_a_distance(enc["h_s"], enc["h_t"], seed=seed), mmd_rbf(enc["h_s"], enc["h_t"])
 
 
-for col, label in ((c1, left), (c2, right)):
+for col, label, side in ((c1, left, "left"), (c2, right, "right")):
     m = next(x for x in models if x["label"] == label)
     load_model_or_explain(m["path"], device())
     e, a_dist, mmd = view(m["path"], method, n, int(seed))
     with col:
         st.plotly_chart(embedding_figure(e.points, e.domain, e.labels, colour,
                                          title=f"{m['method']} {m['source']}->{m['target']}"),
-                        key=f"emb-{label}")
+                        key=f"emb-{side}")
         st.metric("target accuracy", accuracy_text(m["accuracy"]))
         st.metric("proxy A-distance (0 = aligned, 2 = separable)", f"{a_dist:.3f}")
         st.metric("MMD² (RBF, median bandwidth)", f"{mmd:.4f}")
@@ -60,7 +60,7 @@ for col, label in ((c1, left), (c2, right)):
                            "x,y,domain,class\n" + "\n".join(
                                f"{x:.4f},{y:.4f},{'source' if d else 'target'},{c}"
                                for (x, y), d, c in zip(e.points, e.domain, e.labels)),
-                           file_name=f"embedding-{m['method']}.csv", key=f"dl-{label}")
+                           file_name=f"embedding-{m['method']}.csv", key=f"dl-{side}")
 st.caption("Reading t-SNE/UMAP: cluster sizes and the distances between clusters mean little; "
            "neighbourhoods are what the map preserves. Different seeds give different "
            "layouts of the same neighbourhoods.")

@@ -21,6 +21,20 @@ def domain_view(name: str):
     return d.description, d.kind, d.input_shape, len(d.train), len(d.test), img, counts
 
 
+@st.cache_data(show_spinner=False)
+def comparable(name: str) -> list[str]:
+    """Embedded domains a pair can be made with: same kind, same classes (the 2-D toys
+    include one-class clouds, which pair only with each other)."""
+    d = load_domain(name)
+    out = []
+    for info in list_domains():
+        if info.origin != "embedded" or info.name == name or info.kind != d.kind:
+            continue
+        if load_domain(info.name).classes == d.classes:
+            out.append(info.name)
+    return out
+
+
 @st.cache_data(show_spinner="Training a linear domain classifier on raw pixels...")
 def raw_a_distance(source: str, target: str) -> float:
     pair = DomainPair(source, target)
@@ -44,9 +58,16 @@ st.image(img, caption="Rows: classes; columns: the first training examples of ea
 st.dataframe(counts, hide_index=True)
 
 st.subheader("How far apart are two domains?")
-same_kind = [d.name for d in infos if d.kind == kind and d.name != name]
+same_kind = comparable(name)
+if not same_kind:
+    st.info(f"No other embedded domain has {name}'s kind and classes to compare it with.")
+    st.stop()
 other = st.selectbox("Compare with", same_kind)
-a = raw_a_distance(name, other)
+try:
+    a = raw_a_distance(name, other)
+except DataError as e:
+    st.info(f"{name} and {other} cannot be compared: {e}")
+    st.stop()
 st.metric(f"proxy A-distance, {name} vs {other} (raw pixels)", f"{a:.3f}")
 st.caption("What you are seeing: a linear classifier learns to tell the two domains apart from "
            "raw inputs; with its held-out error e, the proxy A-distance is 2(1 - 2e). 0 means "

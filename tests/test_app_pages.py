@@ -116,3 +116,21 @@ def test_a_killed_run_is_listed_as_incomplete_and_breaks_no_page(app_env):
     for page in ("latent.py", "modulation.py", "kl_gap.py"):
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120).run()
         assert not at.exception, (page, at.exception)
+
+
+def test_datasets_page_offers_only_domains_it_can_compare(app_env):
+    """ellipse-1 (2 classes) used to default "Compare with" to a one-class cloud: DataError."""
+    at = AppTest.from_file(str(ROOT / "pages/datasets.py"), default_timeout=120).run()
+    at.selectbox[0].set_value("ellipse-1").run()
+    assert not at.exception, at.exception
+    assert at.selectbox[1].options == ["ellipse-2"]
+    at.selectbox[0].set_value("moons-s").run()
+    assert not at.exception and "ellipse-2" not in at.selectbox[1].options
+
+
+def test_alignment_page_with_the_same_model_left_and_right(app_env):
+    """Same model on both sides used to raise StreamlitDuplicateElementKey."""
+    at = AppTest.from_file(str(ROOT / "pages/alignment.py"), default_timeout=180).run()
+    at.slider[0].set_value(100).run()
+    at.selectbox[1].set_value(at.selectbox[0].value).run()
+    assert not at.exception, at.exception
