@@ -47,3 +47,28 @@ def test_stop_while_paused(tmp_path):
 def test_bad_input_fails_before_start():
     with pytest.raises(DataError):
         Trainer("dann", "mnist", "nope", 10)
+
+
+def test_an_absent_device_fails_at_once_with_a_message():
+    """Device "cuda" on a CPU machine: a ValueError in the caller's thread (the Train page
+    shows it), not a traceback from the training thread."""
+    import pytest
+    import torch
+    from dalab.ui.trainer import Trainer
+    if torch.cuda.is_available():
+        return  # this machine has the device: nothing to refuse
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        Trainer("dann", "ellipse-1", "ellipse-2", 10, device="cuda")
+
+
+def test_a_failure_in_the_training_thread_is_one_line_without_a_traceback(monkeypatch):
+    from dalab.methods.dann import DANN
+    from dalab.ui.trainer import Trainer
+
+    def boom(self, *a, **k):
+        raise RuntimeError("broken step")
+    monkeypatch.setattr(DANN, "train_step", boom)
+    t = Trainer("dann", "ellipse-1", "ellipse-2", 10)
+    t.start()
+    t.join(30)
+    assert t.state == "error" and t.message == "Training failed: RuntimeError: broken step"

@@ -2,11 +2,13 @@
 Streamlit (the page reads ``snapshot()`` from a fragment)."""
 from __future__ import annotations
 
+import logging
 import threading
-import traceback
 from pathlib import Path
 
-from ..train import fit_and_save, prepare
+from ..train import fit_and_save, prepare, resolve_device
+
+log = logging.getLogger(__name__)
 
 
 class Trainer:
@@ -16,7 +18,9 @@ class Trainer:
     def __init__(self, method: str, source: str, target: str, steps: int, *,
                  overrides: list[str] | None = None, seed: int = 0, device: str = "auto",
                  out: str | Path | None = None, eval_every: int | None = None):
-        # build now so bad names/values fail in the caller's thread, before anything runs
+        # build now so bad names/values (and an absent device) fail in the caller's thread,
+        # before anything runs
+        resolve_device(device)
         self.model, self.pair = prepare(method, source, target, overrides=overrides, seed=seed)
         self.steps, self.seed, self.device, self.out = steps, seed, device, out
         self.eval_every = eval_every or max(1, steps // 20)
@@ -97,7 +101,8 @@ class Trainer:
             with self._lock:
                 self.result, self.run_dir = result, run_dir
                 self.state, self.message = result.status, result.message
-        except Exception as e:  # shown on the page; the app keeps running
+        except Exception as e:  # a line on the page, the traceback in the server log
+            log.exception("training in the app failed")
             with self._lock:
                 self.state = "error"
-                self.message = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
+                self.message = f"Training failed: {type(e).__name__}: {e}"
