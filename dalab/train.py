@@ -231,6 +231,8 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
         train_time, elapsed_before = loop["train_time"], loop["elapsed"]
     good_state, good_step = _snapshot(method), done
     status, message = "finished", f"trained {steps} steps"
+    if run_dir is not None and state is None:  # a new run (or --force): no old metrics
+        (run_dir / runs.METRICS).unlink(missing_ok=True)
     log = runs.MetricsLog(run_dir / runs.METRICS, truncate_after=done) if run_dir else None
     tb = _tensorboard(run_dir) if (tensorboard and run_dir) else None
     if run_dir is not None:
