@@ -45,6 +45,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 
 from . import __version__
+from .data.files import MAX_CLASSES
 from .device import resolve_device
 from .methods import Method, UnknownMethodError, build_method
 
@@ -105,13 +106,19 @@ def run_description(method: Method, pair, *, seed: int, steps: int, status: str,
     }
 
 
-def _write_weights(method: Method, path: Path) -> dict:
+def _save_weights_to(method: Method, tmp: str) -> None:
+    """``method``'s weights as safetensors at ``tmp``, written from the CPU (the method goes
+    back to its device afterwards)."""
     was = next(method.parameters()).device
     method.to("cpu")
     try:
-        _atomic_write(path, lambda tmp: save_model(method, tmp, metadata={"format": FORMAT}))
+        save_model(method, tmp, metadata={"format": FORMAT})
     finally:
         method.to(was)
+
+
+def _write_weights(method: Method, path: Path) -> dict:
+    _atomic_write(path, lambda tmp: _save_weights_to(method, tmp))
     return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
@@ -149,13 +156,7 @@ def save_run(run_dir: str | Path, method: Method, pair, result, *, seed: int,
     # both files are written in full under temporary names first and then renamed into place
     # back to back, so an existing run (a --force overwrite, a resumed run's checkpoint
     # pointer) stays loadable until the new one is complete: only the two renames remain
-    was = next(method.parameters()).device
-    method.to("cpu")
-    try:
-        w_tmp = _staged(run_dir / WEIGHTS, lambda tmp: save_model(
-            method, tmp, metadata={"format": FORMAT}))
-    finally:
-        method.to(was)
+    w_tmp = _staged(run_dir / WEIGHTS, lambda tmp: _save_weights_to(method, tmp))
     w = {"sha256": sha256_file(w_tmp), "bytes": w_tmp.stat().st_size}
     info = run_description(
         method, pair, seed=seed, steps=result.steps_done, status=result.status,
@@ -487,7 +488,6 @@ def read_run_info(run_dir: str | Path) -> dict:
     return info
 
 
-MAX_CLASSES = 100_000
 
 # what every run description holds, with its type (a hand-edited or truncated config.json
 # is refused by name, never a KeyError)
