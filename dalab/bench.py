@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .methods import METHODS, get_method
-from .runs import CONFIG, FINAL_STATUSES, RunError, read_run_info, run_status
+from .runs import CONFIG, FINAL_STATUSES, RunError, label_use, read_run_info, run_status
 from .train import resume, train
 
 PAIRS = (("mnist", "digits"), ("digits", "mnist"), ("mnist", "mnistm"))
@@ -134,7 +134,8 @@ def summarize(out_dir: str | Path) -> list[dict]:
                "steps_per_second": statistics.mean(r["steps_per_second"] for r in runs),
                "device": sorted({r["device"] for r in runs}),
                "status": sorted({r["status"] for r in runs}),
-               "uses_target_labels": runs[0]["uses_target_labels"]}
+               "uses_target_labels": runs[0]["uses_target_labels"],
+               "target_labels_per_class": runs[0].get("target_labels_per_class", 0)}
         extra = sorted({k for r in runs for k in r["accuracy"] if k.startswith("target_test_")})
         for k in extra:
             row[k] = list(_mean_sd([r["accuracy"][k] for r in runs if k in r["accuracy"]]))
@@ -162,7 +163,7 @@ def to_markdown(rows: list[dict]) -> str:
                          for k, v in r.items() if k.startswith("target_test_"))
         lines.append(
             f"| {r['source']}->{r['target']} | {r['method']}"
-            f"{' (uses target labels)' if r['uses_target_labels'] else ''} | "
+            f"{f' ({label_use(r)})' if label_use(r) else ''} | "
             f"{r['mean']:.4f} ± {r['sd']:.4f}{extras} | "
             f"{', '.join(f'{a:.3f}' for a in r['target_acc'])} | {gap} | "
             f"{'/'.join(map(str, r['steps']))} | {r['wall_time_s']:.0f} | "

@@ -91,6 +91,7 @@ def run_description(method: Method, pair, *, seed: int, steps: int, status: str,
         **method.spec(),
         "paper": method.paper,
         "uses_target_labels": method.uses_target_labels,
+        "target_labels_per_class": method.target_labels_per_class(),
         "pair": pair.describe(),
         "seed": seed,
         "steps": steps,
@@ -325,6 +326,21 @@ def checkpoint_rng(state: dict, tensors: dict) -> dict:
 
 
 ACTIVE_RUNS: set[str] = set()  # run ids of fits in progress in this process (train.fit)
+
+
+def label_use(info: dict) -> str:
+    """How a run (``config.json`` record, zoo index entry or benchmark row) used target
+    labels, for every place its number is shown: ``""`` (none, the unsupervised setting),
+    ``"uses target labels"`` (``target_only``), ``"uses n target labels per class"`` or
+    ``"uses all target train labels"`` (a declared semi-supervised budget)."""
+    if info.get("uses_target_labels"):
+        return "uses target labels"
+    n = int(info.get("target_labels_per_class") or 0)
+    if n == -1:
+        return "uses all target train labels"
+    if n:
+        return f"uses {n} target label{'s' if n != 1 else ''} per class"
+    return ""
 
 
 def run_status(info: dict) -> str:

@@ -148,6 +148,10 @@ def _check_fit_args(method: Method, pair, steps: int, checkpoint_every, out, res
     if method.uses_target_labels and not pair.evaluation.has_labels:
         raise FitArgumentError(f"{method.name} trains on target labels, but this pair's target has "
                          "none (built from unlabelled arrays)")
+    if method.target_labels_per_class() and not pair.evaluation.has_labels:
+        raise FitArgumentError(f"{method.name} asks for {method.target_labels_per_class()} "
+                               "target labels per class, but this pair's target has none "
+                               "(built from unlabelled arrays); set target_labels_per_class=0")
     if checkpoint_every is not None and checkpoint_every < 1:
         raise FitArgumentError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     if checkpoint_every and not (out or resume_from):
@@ -211,6 +215,11 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
     method.train()
     method.max_grad_norm = max_grad_norm
     method.on_fit_start(steps)           # builds optimizers and schedules on the device
+    n_labels = method.target_labels_per_class()
+    if n_labels:                         # the declared budget, handed over once, seeded
+        x_l, y_l = pair.evaluation.labelled_subset(n_labels, seed=pair.split_seed)
+        method.receive_target_labels(torch.from_numpy(np.array(x_l)).to(dev),
+                                     torch.from_numpy(np.array(y_l)).long().to(dev))
     callbacks = list(callbacks)
     fit_settings = {"eval_every": eval_every, "checkpoint_every": checkpoint_every,
                     "max_grad_norm": max_grad_norm, "device": str(dev)}

@@ -23,12 +23,13 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from .data.pair import SELECTION_FRACTION
 from .runs import (CONFIG, WEIGHTS, RunError, _atomic_write, _write_config, load_pair, load_run,
                    read_run_info, sha256_file)
 
 INDEX = "index.json"
 FORMAT = "dalab-zoo/1"
-VAL_FRACTION = 0.2  # share of the target train split held out for seed selection
+VAL_FRACTION = SELECTION_FRACTION  # share of the target train split held out for seed selection
 
 
 class ZooError(RunError):
@@ -163,9 +164,9 @@ def held_out_accuracy(run_dir: str | Path) -> float:
     from .train import accuracy
 
     model, info = load_run(run_dir)
-    p = info["pair"]
-    x, y = load_pair(run_dir, info).evaluation.train_labeled()
-    idx = np.random.default_rng(p["split_seed"]).permutation(len(y))[-int(len(y) * VAL_FRACTION):]
+    ev = load_pair(run_dir, info).evaluation
+    x, y = ev.train_labeled()
+    idx = ev.selection_indices()
     return accuracy(model, x[idx], y[idx])
 
 
@@ -208,7 +209,8 @@ def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
          "target": p["target"], "split_seed": p["split_seed"], "seed": info["seed"],
          "steps": info["steps"], "accuracy": acc, "bytes": info["weights"]["bytes"],
          "sha256": info["weights"]["sha256"], "stored_as": info["weights"]["stored_as"],
-         "uses_target_labels": info["uses_target_labels"], "note": note}
+         "uses_target_labels": info["uses_target_labels"],
+         "target_labels_per_class": info.get("target_labels_per_class", 0), "note": note}
     index = _read_index(root)
     index["entries"] = [x for x in index["entries"]
                         if not (isinstance(x, dict) and x.get("name") == name)] + [e]

@@ -53,7 +53,7 @@ for col, label, side in ((c1, left, "left"), (c2, right, "right")):
         st.plotly_chart(embedding_figure(e.points, e.domain, e.labels, colour,
                                          title=f"{m['method']} {m['source']}->{m['target']}"),
                         key=f"emb-{side}")
-        st.metric("target accuracy", accuracy_text(m["accuracy"]))
+        st.metric("target accuracy", accuracy_text(m["accuracy"], m.get("labels", "")))
         st.metric("proxy A-distance (0 = aligned, 2 = separable)", f"{a_dist:.3f}")
         st.metric("MMD² (RBF, median bandwidth)", f"{mmd:.4f}")
         st.download_button("Download points (CSV)",

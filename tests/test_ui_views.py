@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from dalab.methods import get_method
-from dalab.ui.bridge_view import ROW_NAMES, interpolation_rows, own_transfer_accuracy, toy_bridge
+from dalab.ui.bridge_view import (ROW_NAMES, domain_classifier_paths, interpolation_rows,
+                                  own_transfer_accuracy, page_transfer_accuracy,
+                                  stratified_sample, toy_bridge)
 from dalab.ui.modulation import encode_batch, modulation_view, predicted_gap, view_csv
 
 
@@ -85,6 +87,42 @@ def test_bridge_views_on_an_untrained_bridge():
     acc = own_transfer_accuracy(model, x, x[::-1])
     assert set(acc) == {"source->target", "target->source"}
     assert all(0 <= v <= 1 for v in acc.values())
+
+
+def test_stratified_sample_sees_every_class_of_a_class_sorted_split():
+    y = np.repeat(np.arange(10), 100)           # class-sorted, as the test splits are
+    idx = stratified_sample(y, 500, seed=0)
+    assert np.bincount(y[idx]).tolist() == [50] * 10
+    assert not np.array_equal(idx, stratified_sample(y, 500, seed=1))
+
+
+def test_page_transfer_accuracy_uses_the_given_domain_classifiers():
+    """A classifier that reads the mean brightness disagrees with one that always says 0:
+    the page's number comes from the classifiers it is given, not from the bridge's head."""
+    torch.manual_seed(0)
+    cls = get_method("bridge")
+    cfg = cls.Config(base_hidden=32, base_layers=1, n_latent=8, bridge_hidden=16,
+                     bridge_layers=1)
+    model = cls(cfg, input_shape=(1, 28, 28), num_classes=2).eval()
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 1, 28, 28), np.float32)
+    y = np.arange(40) % 2
+
+    def zero(xb):
+        return torch.stack([torch.ones(len(xb)), torch.zeros(len(xb))], 1)
+    same = page_transfer_accuracy(model, x, y, x, y, zero, zero, n=20)
+    assert same["source->target"] == 1.0 and same["target->source"] == 1.0
+    assert 0 <= same["target accuracy"] <= 1
+
+    def flip(xb):
+        return torch.stack([torch.zeros(len(xb)), torch.ones(len(xb))], 1)
+    assert page_transfer_accuracy(model, x, y, x, y, zero, flip, n=20)["source->target"] == 0.0
+
+
+def test_domain_classifiers_come_from_single_domain_zoo_models():
+    paths = domain_classifier_paths(("mnist", "digits", "no-such-domain"))
+    assert set(paths) == {"mnist", "digits"}
+    assert "source_only_mnist" in paths["mnist"] and "digits" in paths["digits"]
 
 
 def test_toy_bridge_returns_plot_arrays():

@@ -9,6 +9,10 @@ yields ``Batch(x_s, y_s, x_t, y_t=None)``; the target labels live in
 :class:`TargetEvaluation` (``pair.evaluation``), which evaluation code reads. The one declared
 exception is a method with ``uses_target_labels = True`` (``target_only``, the upper bound):
 ``fit`` then asks for ``batches(..., with_target_labels=True)`` and records that in the run.
+The second is a declared semi-supervised budget (the bridge's Table 3 protocol): a method whose
+``target_labels_per_class()`` is ``n != 0`` gets exactly :meth:`TargetEvaluation.labelled_subset`
+(``n`` target train images per class, seeded, disjoint from the held-out selection slice
+:meth:`TargetEvaluation.selection_indices`; never the test split), once, before training.
 """
 from __future__ import annotations
 
@@ -36,15 +40,51 @@ class Batch:
         return Batch(mv(self.x_s), mv(self.y_s), mv(self.x_t), mv(self.y_t))
 
 
+SELECTION_FRACTION = 0.2  # share of the target train split held out for model selection
+
+
 class TargetEvaluation:
     """The only door to target labels: test split for scores, train labels for selection.
 
     A pair built from unlabelled target arrays has no target labels at all: ``has_labels`` is
-    False, ``y_test`` is None and ``train_labeled()`` raises."""
+    False, ``y_test`` is None and ``train_labeled()`` raises.
 
-    def __init__(self, x_test, y_test, x_train, y_train):
+    The target train split is cut in two by a permutation seeded with the pair's split seed:
+    the last ``SELECTION_FRACTION`` is the *selection slice* (held-out target-train accuracy,
+    the oracle score model selection is compared with), the rest is where a declared label
+    budget (:meth:`labelled_subset`) may draw from, so the two never overlap."""
+
+    def __init__(self, x_test, y_test, x_train, y_train, split_seed: int = 0):
         self.x_test, self.y_test = x_test, y_test
         self._x_train, self._y_train = x_train, y_train
+        self.split_seed = split_seed
+
+    def _order(self) -> np.ndarray:
+        return np.random.default_rng(self.split_seed).permutation(len(self._x_train))
+
+    def selection_indices(self) -> np.ndarray:
+        """Indices into the target train split of the held-out selection slice (the last
+        ``SELECTION_FRACTION`` of the seeded permutation)."""
+        order = self._order()
+        return order[len(order) - int(len(order) * SELECTION_FRACTION):]
+
+    def labelled_subset(self, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """A declared semi-supervised budget: ``per_class`` labelled target *train* images of
+        every class (``-1``: every image outside the selection slice), drawn with ``seed`` from
+        the part of the target train split that is not the selection slice. A class with fewer
+        images gives what it has. Returns ``(x, y)``, class by class."""
+        if per_class == 0 or per_class < -1:
+            raise ValueError(f"per_class={per_class}: use a count >= 1 or -1 (all)")
+        x, y = self.train_labeled()
+        order = self._order()
+        pool = order[:len(order) - int(len(order) * SELECTION_FRACTION)]
+        if per_class == -1:
+            idx = np.sort(pool)
+        else:
+            pool = np.random.default_rng(seed).permutation(pool)
+            idx = np.concatenate([pool[y[pool] == c][:per_class] for c in np.unique(y)])
+        idx = idx[np.argsort(y[idx], kind="stable")]
+        return x[idx], y[idx]
 
     @property
     def has_labels(self) -> bool:
@@ -98,7 +138,8 @@ class DomainPair:
         self.x_s_train, self.y_s_train = x_s_train, y_s_train
         self.x_s_test, self.y_s_test = x_s_test, y_s_test
         self.x_t_train = x_t_train
-        self.evaluation = TargetEvaluation(x_t_test, y_t_test, x_t_train, y_t_train)
+        self.evaluation = TargetEvaluation(x_t_test, y_t_test, x_t_train, y_t_train,
+                                           split_seed=split_seed)
         self.input_shape = tuple(self.x_s_train.shape[1:])
         self._fingerprint = None
 

@@ -148,6 +148,18 @@ class Method(nn.Module):
     def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
         """Restore what :meth:`training_state` returned."""
 
+    # -- the declared semi-supervised budget (the bridge's Table 3 protocol) ------------------
+    def target_labels_per_class(self) -> int:
+        """Labelled target *train* images per class this run asks for (``-1``: all outside the
+        selection slice; 0: none, every unsupervised method). ``fit`` hands exactly
+        ``pair.evaluation.labelled_subset(n)`` to :meth:`receive_target_labels` once, before
+        the first step, and records ``n`` in the run, the zoo index and the benchmark."""
+        return 0
+
+    def receive_target_labels(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """The labelled target subset of a declared budget (on the method's device)."""
+        raise NotImplementedError(f"{self.name} declares no target label budget")
+
     def train_step(self, x_s: torch.Tensor, y_s: torch.Tensor, x_t: torch.Tensor,
                    step: int, y_t: torch.Tensor | None = None) -> dict[str, float]:
         """One optimisation step (backward and optimizer steps inside); returns losses."""

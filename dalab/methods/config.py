@@ -78,6 +78,9 @@ def make_config(cls, values: dict | None = None, overrides: list[str] | None = N
                           f"valid: {', '.join(sorted(fields))}")
     defaults = {f.name: f.default for f in dataclasses.fields(cls)}
     values = {k: _coerce(k, hints[k], v) for k, v in merged.items()}
+    sentinels = getattr(cls, "MINUS_ONE_MEANS_ALL", ())
     for k, v in values.items():
+        if k in sentinels and v == -1:
+            continue  # a count where -1 is documented as "all"
         _check_range(k, defaults.get(k), v)
     return cls(**values)

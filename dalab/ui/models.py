@@ -10,7 +10,7 @@ import torch
 
 from .. import zoo
 from ..data import DomainPair
-from ..runs import RunError, read_run_info, run_status
+from ..runs import RunError, label_use, read_run_info, run_status
 
 RUNS_DIR = Path("runs")
 
@@ -30,7 +30,8 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
     for e in entries:
         out.append({"label": f"zoo: {e['name']}", "path": str(zoo.zoo_dir() / e["path"]),
                     "method": e["method"], "source": e["source"], "target": e["target"],
-                    "accuracy": e["accuracy"].get("target_test"), "origin": "zoo"})
+                    "accuracy": e["accuracy"].get("target_test"), "origin": "zoo",
+                    "labels": label_use(e)})
     runs = sorted(Path(runs_dir).glob("**/config.json"), key=lambda p: p.stat().st_mtime,
                   reverse=True) if Path(runs_dir).is_dir() else []
     for cfg in runs:
@@ -41,7 +42,7 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
                      "path": str(cfg.parent), "method": info["method"],
                      "source": info["pair"]["source"], "target": info["pair"]["target"],
                      "accuracy": (info.get("accuracy") or {}).get("target_test"),
-                     "origin": "run", "status": status}
+                     "origin": "run", "status": status, "labels": label_use(info)}
         except (RunError, KeyError, TypeError, AttributeError, OSError) as err:
             if problems is not None:
                 problems.append(f"{cfg}: left out ({type(err).__name__}: {err})")
@@ -77,10 +78,13 @@ def load_results(path: str | Path) -> tuple[list[dict], str | None]:
     return good, (f"{left} malformed row(s) of {path} left out." if left else None)
 
 
-def accuracy_text(value) -> str:
+def accuracy_text(value, labels: str = "") -> str:
     """A model's recorded target accuracy for a label: ``"0.858"``, or ``"-"`` when there is
-    none yet (a run killed before its first evaluation, a target without labels)."""
-    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+    none yet (a run killed before its first evaluation, a target without labels); ``labels``
+    (:func:`dalab.runs.label_use`) is appended where the model used target labels:
+    ``"0.912, uses 10 target labels per class"``."""
+    text = f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+    return f"{text}, {labels}" if labels else text
 
 
 @torch.no_grad()

@@ -74,7 +74,7 @@ def draw() -> None:
                             help="Pages that show a model start from the one chosen here.")
         shown = [m for m in models if pair == ANY or f"{m['source']} -> {m['target']}" == pair]
         if shown:
-            labels = [f"{m['method']} · {m['label']} ({accuracy_text(m['accuracy'])})"
+            labels = [f"{m['method']} · {m['label']} ({accuracy_text(m['accuracy'], m.get('labels', ''))})"
                       for m in shown]
             i = st.selectbox("Model", range(len(shown)), format_func=labels.__getitem__,
                              key="dalab_model_index")
@@ -107,7 +107,7 @@ def pick_model(method: str | None = None, capability: str | None = None,
     index = paths.index(chosen) if chosen in paths else next(
         (i for i, m in enumerate(models) if f"{m['source']} -> {m['target']}" == pair), 0)
     labels = [f"{m['label']} ({m['source']} -> {m['target']}, target acc "
-              f"{accuracy_text(m['accuracy'])})" for m in models]
+              f"{accuracy_text(m['accuracy'], m.get('labels', ''))})" for m in models]
     i = st.selectbox(label, range(len(models)), index=index, format_func=labels.__getitem__,
                      key=key)
     return models[i]
