@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import streamlit as st
+from dalab.runs import label_use
 from dalab.ui.models import load_results
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -26,7 +27,7 @@ if not rows:
     st.stop()
 pairs = sorted({f"{r['source']}->{r['target']}" for r in rows})
 pair = st.selectbox("Pair", pairs)
-table = [{"method": r["method"], "mean": r["mean"], "sd": r["sd"], "seeds": r["seeds"],
+table = [{"method": r["method"] + (f" ({label_use(r)})" if label_use(r) else ""), "mean": r["mean"], "sd": r["sd"], "seeds": r["seeds"],
           "gap closed": r["gap_closed"], "steps": "/".join(map(str, r["steps"])),
           "steps/s": r["steps_per_second"], "device": ", ".join(r["device"]),
           "paper (different dataset)": "; ".join(f"{p['task']}: {p['accuracy']:.3f}"

@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ..data import load_domain  # noqa: E402
+from ..runs import label_use  # noqa: E402
 from .launch import port_free  # noqa: E402
 from .translate import (MAX_FILE_BYTES, MAX_SIDE, NO_MODEL_MESSAGE,  # noqa: E402
                         TRANSLATION_METHODS, InputError, ModelBank, direction_for,
@@ -236,7 +237,8 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
         """The loaded models and any that could not be loaded."""
         return {"models": [{"label": m["label"], "method": m["info"]["method"],
                             "source": m["info"]["pair"]["source"],
-                            "target": m["info"]["pair"]["target"], "accuracy": m["accuracy"]}
+                            "target": m["info"]["pair"]["target"], "accuracy": m["accuracy"],
+                            "target_labels": label_use(m["info"]) or "none"}
                            for m in bank.models()],
                 "problems": bank.problems}
 
@@ -280,6 +282,7 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
                 text = "Models: " + "; ".join(
                     f"{m['label']}" + (f" (target accuracy {m['accuracy']:.0%})"
                                        if m["accuracy"] is not None else "")
+                    + (f" [{m['target_labels']}]" if m["target_labels"] != "none" else "")
                     for m in info["models"])
             if info["problems"]:
                 text += "\n\nNot loaded: " + "; ".join(info["problems"])
