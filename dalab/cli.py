@@ -284,7 +284,17 @@ def _zoo_build(args) -> int:
     from . import zoo
 
     methods = args.methods.split(",") if args.methods else None
-    added = zoo.build_from_bench(args.bench_dir, methods=methods)
+    select = None
+    if args.select != "held_out":
+        from .analysis import selection
+        from .runs import load_pair, load_run
+
+        def score(run_dir, name=args.select):
+            model, info = load_run(run_dir)
+            return selection.score_model(model, load_pair(run_dir, info))[name]
+        select = (f"the label-free {args.select} score", score,
+                  selection.HIGHER_IS_BETTER[args.select])
+    added = zoo.build_from_bench(args.bench_dir, methods=methods, select=select)
     if not added:
         raise ValueError(f"no finished runs under {args.bench_dir}; run `python -m dalab bench` "
                          "first")
@@ -386,6 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "benchmark (chosen on held-out target train accuracy)")
     zb.add_argument("--bench-dir", default="runs/bench")
     zb.add_argument("--methods", help="comma-separated (default: all found)")
+    zb.add_argument("--select", default="held_out",
+                    choices=["held_out", "prediction_entropy", "soft_neighborhood",
+                             "importance_weighted", "deep_embedded"],
+                    help="how the seed is chosen: held_out = target-train accuracy (an "
+                         "oracle), or a label-free score (dalab.analysis.selection)")
     zb.set_defaults(func=_zoo_build)
 
     tm = sub.add_parser("timings", help="training speed, t-SNE/UMAP and zoo load times")

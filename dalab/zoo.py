@@ -170,10 +170,18 @@ def held_out_accuracy(run_dir: str | Path) -> float:
     return accuracy(model, x[idx], y[idx])
 
 
-def select_best(run_dirs: "list[str | Path]") -> tuple[Path, "list[float]"]:
-    """The run with the best held-out target-train accuracy, and every run's score."""
-    scores = [held_out_accuracy(d) for d in run_dirs]
-    return Path(run_dirs[int(np.argmax(scores))]), scores
+def select_best(run_dirs: "list[str | Path]", score=None,
+                higher_is_better: bool = True) -> tuple[Path, "list[float]"]:
+    """The run with the best score, and every run's score. ``score`` is ``fn(run_dir) ->
+    float``; the default is :func:`held_out_accuracy` (held-out target-train accuracy: an
+    *oracle* in unsupervised DA, reported beside label-free choices). The CLI passes the
+    label-free scores of :mod:`dalab.analysis.selection` (``zoo build --select NAME``), which
+    sit above this layer."""
+    fn = score or held_out_accuracy
+    scores = [float(fn(d)) for d in run_dirs]
+    vals = np.array(scores, np.float64)
+    i = int(np.nanargmax(vals) if higher_is_better else np.nanargmin(vals))
+    return Path(run_dirs[i]), scores
 
 
 def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
@@ -225,14 +233,17 @@ MAX_ENTRY_BYTES = 8 * 2**20  # larger entries are not shipped (pretrained/ < 60 
 
 def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
                      methods: "list[str] | None" = None, log=print,
-                     max_bytes: int = MAX_ENTRY_BYTES) -> "list[dict]":
+                     max_bytes: int = MAX_ENTRY_BYTES,
+                     select: "tuple[str, object, bool] | None" = None) -> "list[dict]":
     """Fill the zoo from benchmark runs (``bench_dir/<method>_<src>_to_<tgt>_seed<k>``): for
     every (method, pair) with finished runs, the seed with the best held-out target-train
     accuracy (:func:`select_best`) is added as ``<method>_<src>_to_<tgt>``. Diverged or
     stopped runs are never chosen; peers (skada) are not runs and are skipped. A run whose
     float16 weights would exceed ``max_bytes`` is skipped and reported, leaving any existing
     entry of that name alone (the bridge at App. B's widths is ~11 MiB: the shipped bridge
-    entries are smaller runs added with :func:`add_run`, see pretrained/README.md)."""
+    entries are smaller runs added with :func:`add_run`, see pretrained/README.md).
+    ``select = (name, fn(run_dir) -> float, higher_is_better)`` picks the seed by another
+    score (a label-free one, from the CLI); its name goes into every entry's note."""
     groups: dict[tuple, list[Path]] = {}
     for cfg in sorted(Path(bench_dir).glob("*/" + CONFIG)):
         try:
@@ -256,11 +267,12 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
             log(f"{name}: not shipped, ~{fp16_bytes / 2**20:.1f} MiB in float16 > "
                 f"{max_bytes / 2**20:.0f} MiB")
             continue
-        best, scores = select_best(run_dirs)
-        note = (f"best of {len(run_dirs)} seed(s) on held-out target train accuracy: "
+        label, fn, higher = select or ("held-out target train accuracy (oracle)", None, True)
+        best, scores = select_best(run_dirs, fn, higher)
+        note = (f"best of {len(run_dirs)} seed(s) on {label}: "
                 + ", ".join(f"{d.name} {s:.4f}" for d, s in zip(run_dirs, scores)))
         e = add_run(best, name, root=root, note=note)
-        log(f"{name}: {best.name} (held-out {max(scores):.4f}), target test "
+        log(f"{name}: {best.name} ({label} {scores[run_dirs.index(best)]:.4f}), target test "
             f"{e['accuracy']['target_test']:.4f}, {e['bytes'] / 2**20:.2f} MiB")
         added.append(e)
     return added

@@ -112,3 +112,21 @@ _MAX_MIB = {"bridge": 8}
 def test_real_zoo_stays_small():
     size = sum(p.stat().st_size for p in _REAL.rglob("*") if p.is_file())
     assert size < 60 * 2**20
+
+
+def test_select_best_takes_a_label_free_score_and_its_direction(zoo_root):
+    """A label-free score from dalab.analysis.selection picks the seed, lower- or
+    higher-is-better as the score says; the default (held-out accuracy) is the oracle."""
+    from dalab.analysis import selection
+    from dalab.runs import load_pair, load_run
+
+    _, runs, oracle = zoo_root
+
+    def entropy(run_dir):
+        model, info = load_run(run_dir)
+        return selection.score_model(model, load_pair(run_dir, info), n=200)["prediction_entropy"]
+    best, scores = zoo.select_best(runs, entropy, higher_is_better=False)
+    assert best == runs[scores.index(min(scores))]
+    best_hi, _ = zoo.select_best(runs, entropy, higher_is_better=True)
+    assert best_hi == runs[scores.index(max(scores))]
+    assert zoo.select_best(runs)[1] == oracle

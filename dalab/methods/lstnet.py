@@ -44,7 +44,8 @@ Choices where the paper is silent (all in docs/methods-lstnet.md): the width mul
 encoder layer 6 with stride 1 (a 7 x 7 latent, the only size Table 1's generators and D_l fit);
 ``||.||_1`` as a per-pixel mean (Keras' MAE; ``cycle_reduction``); LeakyReLU slope 0.2;
 non-saturating generator losses; one forward call per path with BatchNorm running statistics
-kept per origin domain (:class:`DomainBatchNorm2d`); the classifier ``C_s``.
+kept per origin domain (:class:`DomainBatchNorm2d`); the classifier ``C_s``, which also learns
+the source images' cycle images ``G_1(E_2(G_2(E_1(x_1))))`` (``cls_on_cycle``).
 
 Shapes (inputs are ``(N, C, 28, 28)`` in [0, 1]; ``w`` = ``config.width``)::
 
