@@ -1,0 +1,42 @@
+"""Replace the rows of some methods in docs/benchmarks.json/.md with rows summarised from a
+benchmark folder, keeping every other row (the benchmark of one method can be rerun without
+retraining the rest):
+
+    python tools/merge_bench.py --methods lstnet --bench-dir runs/bench --command "..."
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from dalab import bench
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--methods", required=True, help="comma-separated")
+    ap.add_argument("--bench-dir", default="runs/bench")
+    ap.add_argument("--docs", default=str(ROOT / "docs"))
+    ap.add_argument("--command", required=True, help="the reproduce line for the header")
+    a = ap.parse_args()
+    methods = set(a.methods.split(","))
+    old = json.loads((Path(a.docs) / "benchmarks.json").read_text())
+    new = [r for r in bench.summarize(a.bench_dir) if r["method"] in methods]
+    pairs = {(r["source"], r["target"], r["method"]) for r in new}
+    rows = [r for r in old if (r["source"], r["target"], r["method"]) not in pairs] + new
+    rows.sort(key=lambda r: (r["source"], r["target"], r["method"]))
+    for row in rows:  # gap closed, recomputed against the rows now in the table
+        same = {r["method"]: r["mean"] for r in rows
+                if (r["source"], r["target"]) == (row["source"], row["target"])}
+        lo, hi = same.get("source_only"), same.get("target_only")
+        row["gap_closed"] = ((row["mean"] - lo) / (hi - lo)
+                             if lo is not None and hi is not None and hi > lo else None)
+    md, js = bench.write_docs(rows, a.docs, a.command)
+    print(f"wrote {md} and {js}: {len(new)} row(s) replaced or added")
+
+
+if __name__ == "__main__":
+    main()
