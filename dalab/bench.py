@@ -142,7 +142,13 @@ def summarize(out_dir: str | Path) -> list[dict]:
         cls = METHODS.get(method)
         row["paper"] = [dict(p) for p in cls.paper_results] if cls else []
         rows.append(row)
-    for row in rows:  # share of the source-only -> target-only gap closed
+    return add_gap_closed(rows)
+
+
+def add_gap_closed(rows: list[dict]) -> list[dict]:
+    """Set each row's ``gap_closed``: the share of its pair's source-only -> target-only gap
+    that its mean covers (None without both bounds in ``rows``). Returns ``rows``."""
+    for row in rows:
         same = {r["method"]: r["mean"] for r in rows
                 if (r["source"], r["target"]) == (row["source"], row["target"])}
         lo, hi = same.get("source_only"), same.get("target_only")

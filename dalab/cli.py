@@ -326,6 +326,7 @@ def _timings(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .analysis.selection import SCORES as SELECTION_SCORES  # numpy only: cheap
     from .methods import METHODS
 
     p = argparse.ArgumentParser(prog="dalab", description="dalab: a domain-adaptation lab")
@@ -397,8 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     zb.add_argument("--bench-dir", default="runs/bench")
     zb.add_argument("--methods", help="comma-separated (default: all found)")
     zb.add_argument("--select", default="held_out",
-                    choices=["held_out", "prediction_entropy", "soft_neighborhood",
-                             "importance_weighted", "deep_embedded"],
+                    choices=["held_out", *SELECTION_SCORES],
                     help="how the seed is chosen: held_out = target-train accuracy (an "
                          "oracle), or a label-free score (dalab.analysis.selection)")
     zb.set_defaults(func=_zoo_build)

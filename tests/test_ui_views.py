@@ -74,12 +74,17 @@ def test_predicted_gap_formulas():
     assert predicted_gap("pm2", 2.0, 1.0, 1.0, -1.0, 1.0)[0] == pytest.approx(2.0)
 
 
-def test_bridge_views_on_an_untrained_bridge():
+def tiny_bridge(num_classes: int):
+    """An untrained image bridge small enough for a unit test (seeded)."""
     torch.manual_seed(0)
     cls = get_method("bridge")
     cfg = cls.Config(base_hidden=32, base_layers=1, n_latent=8, bridge_hidden=16,
                      bridge_layers=1)
-    model = cls(cfg, input_shape=(1, 28, 28), num_classes=3).eval()
+    return cls(cfg, input_shape=(1, 28, 28), num_classes=num_classes).eval()
+
+
+def test_bridge_views_on_an_untrained_bridge():
+    model = tiny_bridge(3)
     rng = np.random.default_rng(0)
     x = rng.random((10, 1, 28, 28), np.float32)
     rows = interpolation_rows(model, x[0], x[1], steps=5, kind="lerp")
@@ -99,11 +104,7 @@ def test_stratified_sample_sees_every_class_of_a_class_sorted_split():
 def test_page_transfer_accuracy_uses_the_given_domain_classifiers():
     """A classifier that reads the mean brightness disagrees with one that always says 0:
     the page's number comes from the classifiers it is given, not from the bridge's head."""
-    torch.manual_seed(0)
-    cls = get_method("bridge")
-    cfg = cls.Config(base_hidden=32, base_layers=1, n_latent=8, bridge_hidden=16,
-                     bridge_layers=1)
-    model = cls(cfg, input_shape=(1, 28, 28), num_classes=2).eval()
+    model = tiny_bridge(2)
     rng = np.random.default_rng(0)
     x = rng.random((40, 1, 28, 28), np.float32)
     y = np.arange(40) % 2

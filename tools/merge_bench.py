@@ -28,12 +28,7 @@ def main() -> None:
     pairs = {(r["source"], r["target"], r["method"]) for r in new}
     rows = [r for r in old if (r["source"], r["target"], r["method"]) not in pairs] + new
     rows.sort(key=lambda r: (r["source"], r["target"], r["method"]))
-    for row in rows:  # gap closed, recomputed against the rows now in the table
-        same = {r["method"]: r["mean"] for r in rows
-                if (r["source"], r["target"]) == (row["source"], row["target"])}
-        lo, hi = same.get("source_only"), same.get("target_only")
-        row["gap_closed"] = ((row["mean"] - lo) / (hi - lo)
-                             if lo is not None and hi is not None and hi > lo else None)
+    bench.add_gap_closed(rows)  # against the rows now in the table
     md, js = bench.write_docs(rows, a.docs, a.command)
     print(f"wrote {md} and {js}: {len(new)} row(s) replaced or added")
 
