@@ -34,9 +34,12 @@ def run_name(method: str, source: str, target: str, seed: int) -> str:
 
 def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS,
               seeds: int = SEEDS, steps: int | None = None, device: str = "auto",
-              log: Callable[[str], None] = print, peers: tuple[str, ...] = ()) -> list[Path]:
+              log: Callable[[str], None] = print, peers: tuple[str, ...] = (),
+              ema: float | None = None, augment: bool = False) -> list[Path]:
     """Train every missing (method, pair, seed) run, then every missing skada peer run
-    (``peers``, names from ``SKADA_METHODS``); returns the run directories."""
+    (``peers``, names from ``SKADA_METHODS``); returns the run directories. ``ema`` and
+    ``augment`` are :func:`dalab.train.fit`'s engine options, the same for every method (keep
+    one setting per ``out_dir``: a finished run is not retrained with another)."""
     out_dir = Path(out_dir)
     methods = list(methods or METHODS)
     for m in methods:
@@ -59,7 +62,7 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
             else:
                 n = steps or get_method(m).default_steps
                 _, res, _ = train(m, s, t, n, seed=k, device=device, out=run_dir,
-                                  checkpoint_every=max(1, n // 10))
+                                  checkpoint_every=max(1, n // 10), ema=ema, augment=augment)
             log(f"{tag}: target {res.accuracy['target_test']:.4f} "
                 f"({res.status}, {res.steps_done} steps, {res.steps_per_second:.1f} steps/s, "
                 f"{time.perf_counter() - t0:.0f} s)")
@@ -135,6 +138,7 @@ def summarize(out_dir: str | Path) -> list[dict]:
                "device": sorted({r["device"] for r in runs}),
                "status": sorted({r["status"] for r in runs}),
                "uses_target_labels": runs[0]["uses_target_labels"],
+               "engine": sorted({engine_options(r) for r in runs}),
                "target_labels_per_class": runs[0].get("target_labels_per_class", 0)}
         extra = sorted({k for r in runs for k in r["accuracy"] if k.startswith("target_test_")})
         for k in extra:
@@ -143,6 +147,14 @@ def summarize(out_dir: str | Path) -> list[dict]:
         row["paper"] = [dict(p) for p in cls.paper_results] if cls else []
         rows.append(row)
     return add_gap_closed(rows)
+
+
+def engine_options(info: dict) -> str:
+    """The engine options a run was trained with, as the table shows them ("-": none)."""
+    fs = info.get("fit") or {}
+    parts = ([f"EMA {fs['ema']:g}"] if fs.get("ema") else []) + (
+        ["augment"] if fs.get("augment") else [])
+    return ", ".join(parts) or "-"
 
 
 def add_gap_closed(rows: list[dict]) -> list[dict]:
@@ -159,8 +171,8 @@ def add_gap_closed(rows: list[dict]) -> list[dict]:
 
 def to_markdown(rows: list[dict]) -> str:
     lines = ["| pair | method | target acc (mean ± sd) | per seed | gap closed | steps | "
-             "wall s/run | steps/s | device | paper (different dataset) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "engine | wall s/run | steps/s | device | paper (different dataset) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         gap = f"{100 * r['gap_closed']:.0f} %" if r["gap_closed"] is not None else "-"
         paper = r["paper"]
@@ -172,7 +184,8 @@ def to_markdown(rows: list[dict]) -> str:
             f"{f' ({label_use(r)})' if label_use(r) else ''} | "
             f"{r['mean']:.4f} ± {r['sd']:.4f}{extras} | "
             f"{', '.join(f'{a:.3f}' for a in r['target_acc'])} | {gap} | "
-            f"{'/'.join(map(str, r['steps']))} | {r['wall_time_s']:.0f} | "
+            f"{'/'.join(map(str, r['steps']))} | {'; '.join(r.get('engine', ['-']))} | "
+            f"{r['wall_time_s']:.0f} | "
             f"{r['steps_per_second']:.1f} | {', '.join(r['device'])} | {ptxt} |")
     return "\n".join(lines) + "\n"
 
@@ -184,8 +197,11 @@ def write_results(rows: list[dict], json_path: str | Path) -> None:
     _atomic_write(Path(json_path), lambda tmp: Path(tmp).write_text(text))
 
 
-def write_docs(rows: list[dict], docs_dir: str | Path, command: str) -> tuple[Path, Path]:
-    """``docs/benchmarks.md`` (header, table, how to reproduce) and ``docs/benchmarks.json``."""
+def write_docs(rows: list[dict], docs_dir: str | Path, command: str,
+               selection: list[dict] | None = None) -> tuple[Path, Path]:
+    """``docs/benchmarks.md`` (header, table, how to reproduce, and the selection table when
+    ``selection`` rows are given) and ``docs/benchmarks.json`` (plus
+    ``docs/benchmarks-selection.json``)."""
     import os
     import platform
 
@@ -207,9 +223,109 @@ def write_docs(rows: list[dict], docs_dir: str | Path, command: str) -> tuple[Pa
         "training speed on its own, with CPU seconds per step.\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads by default). Reproduce: `{command}`.\n\n")
-    md.write_text(header + to_markdown(rows))
+    sel = (SELECTION_INTRO + selection_markdown(selection)) if selection else ""
+    md.write_text(header + to_markdown(rows) + sel)
     write_results(rows, js)
+    if selection:
+        write_results(selection, docs_dir / "benchmarks-selection.json")
     return md, js
+
+
+# -- model selection: each label-free score's choice next to the oracle's ---------------------
+
+SELECTION_FILE = "selection.json"   # per run: its scores, cached by the weights' hash
+SCORE_LABELS = {"prediction_entropy": "entropy", "soft_neighborhood": "SND",
+                "importance_weighted": "IWCV", "deep_embedded": "DEV"}
+
+
+def run_scores(run_dir: str | Path) -> dict:
+    """The label-free scores of one finished run (:func:`dalab.analysis.selection.score_model`),
+    its held-out target-train accuracy (the oracle, :func:`dalab.zoo.held_out_accuracy`) and its
+    recorded target test accuracy; cached in ``run_dir/selection.json`` for these weights."""
+    from .analysis.selection import score_model
+    from .runs import load_pair, load_run
+    from .zoo import held_out_accuracy
+
+    run_dir = Path(run_dir)
+    info = read_run_info(run_dir)
+    sha = (info.get("weights") or {}).get("sha256")
+    cache = run_dir / SELECTION_FILE
+    if cache.is_file():
+        try:
+            got = json.loads(cache.read_text())
+            if got.get("weights_sha256") == sha:
+                return got
+        except (OSError, ValueError):
+            pass
+    model, info = load_run(run_dir)
+    got = {k: float(v) for k, v in score_model(model, load_pair(run_dir, info)).items()}
+    got.update(held_out=float(held_out_accuracy(run_dir)),
+               target_test=float(info["accuracy"]["target_test"]), weights_sha256=sha)
+    cache.write_text(json.dumps(got, indent=1))
+    return got
+
+
+def selection_rows(out_dir: str | Path, log: Callable[[str], None] = print) -> list[dict]:
+    """Per (pair, method) of unsupervised runs with at least two finished seeds: the mean
+    target test accuracy of the final checkpoints, the test accuracy of the seed the oracle
+    (held-out target-train labels) picks, and of the seed each label-free score picks (as
+    skada-bench reports selection; here the candidates are the seeds of one configuration)."""
+    from .analysis.selection import SCORES, best_by
+
+    groups: dict[tuple, list[Path]] = {}
+    for cfg in sorted(Path(out_dir).glob("*/" + CONFIG)):
+        try:
+            info = read_run_info(cfg.parent)
+        except RunError:
+            continue
+        if (info.get("status") != "finished" or info.get("uses_target_labels")
+                or info.get("target_labels_per_class") or "target_test" not in info.get(
+                    "accuracy", {})):
+            continue
+        groups.setdefault((info["pair"]["source"], info["pair"]["target"], info["method"]),
+                          []).append(cfg.parent)
+    rows = []
+    for (src, tgt, method), dirs in sorted(groups.items()):
+        if len(dirs) < 2:
+            continue
+        try:
+            scores = [run_scores(d) for d in dirs]
+        except (RunError, ValueError, RuntimeError) as e:
+            log(f"selection: {src}->{tgt} {method} skipped ({e})")
+            continue
+        test = [sc["target_test"] for sc in scores]
+        oracle = max(range(len(scores)), key=lambda i: scores[i]["held_out"])
+        row = {"source": src, "target": tgt, "method": method, "seeds": len(dirs),
+               "final_mean": statistics.mean(test), "worst": min(test), "best": max(test),
+               "oracle": test[oracle], "runs": [d.name for d in dirs], "scores": scores}
+        for name in SCORES:
+            row[name] = test[best_by(scores, name)]
+        rows.append(row)
+    return rows
+
+
+def selection_markdown(rows: list[dict]) -> str:
+    from .analysis.selection import SCORES
+
+    head = ("| pair | method | seeds | final, mean | worst / best seed | oracle pick "
+            "(target labels) | " + " | ".join(f"{SCORE_LABELS[n]} pick" for n in SCORES) + " |")
+    lines = [head, "|" + "---|" * (6 + len(SCORES))]
+    for r in rows:
+        lines.append(f"| {r['source']}->{r['target']} | {r['method']} | {r['seeds']} | "
+                     f"{r['final_mean']:.4f} | {r['worst']:.3f} / {r['best']:.3f} | "
+                     f"{r['oracle']:.4f} | " + " | ".join(f"{r[n]:.4f}" for n in SCORES) + " |")
+    return "\n".join(lines) + "\n"
+
+
+SELECTION_INTRO = (
+    "\n## Selection without target labels\n\n"
+    "Which seed a model selection rule would pick, and the target *test* accuracy of that "
+    "pick. *Oracle* picks by the held-out 20 % of the target train split with its labels (not "
+    "allowed in unsupervised DA; shown for reference). The label-free scores "
+    "(`dalab.analysis.selection`) see only labelled source test images and unlabelled target "
+    "train images: prediction entropy (lower is better), soft neighbourhood density (SND, "
+    "higher), importance-weighted source accuracy (IWCV, higher) and deep embedded "
+    "validation (DEV, lower). The candidates are the seeds of each row.\n\n")
 
 
 # -- a peer implementation in the same run ------------------------------------------------

@@ -110,7 +110,7 @@ def _train(args) -> int:
     resolve_device(args.device)  # fail on an absent device before anything else
     fit_kw = dict(device=args.device, eval_every=args.eval_every,
                   checkpoint_every=args.checkpoint_every, max_grad_norm=args.max_grad_norm,
-                  tensorboard=args.tensorboard)
+                  tensorboard=args.tensorboard, ema=args.ema, augment=args.augment)
     if args.resume:
         from .runs import read_run_info
         info = read_run_info(args.resume)
@@ -230,7 +230,8 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 def _bench(args) -> int:
     from .bench import (PAIRS, QUICK_STEPS, SKADA_METHODS, incomplete_runs, run_bench,
-                        summarize, to_markdown, write_docs)
+                        selection_markdown, selection_rows, summarize, to_markdown,
+                        write_docs)
     from .data import DomainPair
 
     pairs = args.pairs or (PAIRS[:1] if args.quick else PAIRS)
@@ -247,7 +248,8 @@ def _bench(args) -> int:
             raise ValueError("the peer comparison needs skada: pip install -r "
                              "requirements-bench.txt (or pass --no-peers)") from None
     if not args.summarize_only:
-        run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers)
+        run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers,
+                  ema=args.ema, augment=args.augment)
     rows = summarize(args.out)
     pending = incomplete_runs(args.out)
     if pending:
@@ -255,11 +257,14 @@ def _bench(args) -> int:
               f"`dalab bench` with the same arguments resumes them", file=sys.stderr)
     if not rows:
         raise ValueError(f"no benchmark runs under {args.out} (none finished)")
+    selection = [] if args.no_selection else selection_rows(args.out)
     if args.docs:
         command = "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
-        md, js = write_docs(rows, args.docs, command)
+        md, js = write_docs(rows, args.docs, command, selection)
         print(f"wrote {md} and {js}")
     print(to_markdown(rows))
+    if selection:
+        print(selection_markdown(selection))
     return 0
 
 
@@ -369,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write TensorBoard event files (needs the tensorboard package)")
     t.add_argument("--save-data", action="store_true",
                    help="keep a copy of the pair's arrays in the run (data.npz)")
+    _engine_args(t)
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 
@@ -388,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip skada's DANN and SourceOnly trained on the same arrays")
     b.add_argument("--summarize-only", action="store_true",
                    help="train nothing: summarise the runs already under --out into the docs")
+    _engine_args(b)
+    b.add_argument("--no-selection", action="store_true",
+                   help="skip the table of the seed each label-free score would pick")
     b.set_defaults(func=_bench)
 
     z = sub.add_parser("zoo", help="list the pretrained zoo or fill it from benchmark runs")
@@ -423,6 +432,26 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
     e.set_defaults(func=_eval)
     return p
+
+
+def _engine_args(parser) -> None:
+    """``--ema`` and ``--augment``: fit's engine options, the same for every method."""
+    parser.add_argument("--ema", type=_decay, metavar="DECAY",
+                        help="evaluate and save an exponential moving average of the weights "
+                             "(e.g. 0.99; the raw weights' accuracy is recorded beside it)")
+    parser.add_argument("--augment", action="store_true",
+                        help="small random affine jitter of the training images (rotation "
+                             "<= 10 deg, scale 0.9-1.1, shift <= 2 px), as for every method")
+
+
+def _decay(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a decay between 0 and 1, e.g. 0.99")
+    return v
 
 
 def _positive_float(s: str) -> float:

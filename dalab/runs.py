@@ -220,10 +220,13 @@ def _unflatten_optimizer(js: dict, tensors: dict) -> dict:
 def write_checkpoint(run_dir: str | Path, method: Method, pair, *, step: int, planned_steps: int,
                      seed: int, loop_state: dict, rng: dict, history: list, accuracy: dict,
                      device: str, fit_settings: dict, wall_time_s: float,
-                     steps_per_second: float, run_id: str = "") -> Path:
+                     steps_per_second: float, run_id: str = "",
+                     extra_tensors: dict | None = None) -> Path:
     """Write a resumable checkpoint of ``method`` at ``step`` and point ``config.json`` at it
     (status "running"); older checkpoints are deleted afterwards. ``loop_state``: the training
-    loop's JSON-able counters; ``rng``: :func:`dalab.device.rng_state`."""
+    loop's JSON-able counters; ``rng``: :func:`dalab.device.rng_state`; ``extra_tensors``:
+    named CPU tensors of the loop (the weight average of ``fit(ema=...)``), read back with the
+    checkpoint's other tensors."""
     run_dir = Path(run_dir)
     ck_root = run_dir / CHECKPOINTS
     ck_root.mkdir(parents=True, exist_ok=True)
@@ -238,6 +241,7 @@ def write_checkpoint(run_dir: str | Path, method: Method, pair, *, step: int, pl
             opt_json[oname] = j
         for k, v in method.training_state().items():
             tensors[f"method/{k}"] = v.detach().to("cpu").contiguous()
+        tensors.update(extra_tensors or {})
         tensors["rng/torch"] = rng["torch"]
         for i, c in enumerate(rng.get("cuda", [])):
             tensors[f"rng/cuda/{i}"] = c
@@ -570,7 +574,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[M
     weights = verified_weights(run_dir, info)
     try:
         method = build_method(info["method"], input_shape=info["input_shape"],
-                              num_classes=info["num_classes"], config=info["config"])
+                              num_classes=info["num_classes"], config=info["config"], saved=True)
     except (UnknownMethodError, ValueError, TypeError) as e:
         raise RunError(f"{run_dir / CONFIG}: cannot rebuild the model ({e})") from None
     try:

@@ -32,6 +32,8 @@ from .device import resolve_device, rng_state, seed_everything, set_rng_state
 from .losses import entropy
 from .methods import Method, build_method
 from .methods.base import batched
+from .methods.config import saved_values
+from .nn import WeightAverage, random_affine
 
 __all__ = ["DivergedError", "FitEvent", "FitResult", "accuracy", "evaluate_pair", "fit",
            "fit_and_save", "predict_labels", "prepare", "resolve_device", "resume",
@@ -172,7 +174,8 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
         checkpoint_every: int | None = None, resume_from: str | Path | None = None,
         max_grad_norm: float | None = None, tensorboard: bool = False,
         save_data: bool = False, keep_checkpoints: bool = False, evaluate: bool = True,
-        extra: dict | None = None) -> FitResult:
+        extra: dict | None = None, ema: float | None = None,
+        augment: bool | None = None) -> FitResult:
     """Train ``method`` on ``pair`` for ``steps`` steps and return what happened.
 
     - ``eval_every`` (default: steps // 10, at least 1) evaluates target and source test
@@ -193,6 +196,14 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
     - ``max_grad_norm``: clip each update's gradient norm (``Method.update``).
     - ``evaluate=False``: no test-split evaluation (``history`` holds the mean losses only,
       ``accuracy`` is empty), for methods without a classifier (the toy experiments).
+    - ``ema=decay`` (e.g. 0.99): keep an exponential moving average of the weights
+      (:class:`dalab.nn.WeightAverage`), the same for every method. Evaluations and the saved
+      run use the average; ``target_test_raw`` records the raw weights beside it. The average
+      is checkpointed, so a resumed run continues it exactly.
+    - ``augment=True``: jitter every source and target training image by a small random
+      affine map (:func:`dalab.nn.random_affine`: rotation <= 10 deg, scale 0.9-1.1, shift
+      <= 2 px), the same for every method, baselines included. Images only.
+    Both are recorded in the run's ``fit`` settings (and a resume keeps them).
     """
     state = tensors = None
     if resume_from is not None:
@@ -204,9 +215,17 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
         eval_every = eval_every or fs.get("eval_every")
         checkpoint_every = checkpoint_every or fs.get("checkpoint_every")
         max_grad_norm = max_grad_norm if max_grad_norm is not None else fs.get("max_grad_norm")
+        ema = ema if ema is not None else fs.get("ema")
+        augment = augment if augment is not None else fs.get("augment", False)
         seed = state["seed"]
     steps = int(steps if steps is not None else method.default_steps)
+    augment = bool(augment)
     _check_fit_args(method, pair, steps, checkpoint_every, out, resume_from, tensorboard)
+    if ema is not None and not 0.0 < float(ema) < 1.0:
+        raise FitArgumentError(f"ema must be a decay in (0, 1), e.g. 0.99; got {ema}")
+    if augment and len(pair.input_shape) != 3:
+        raise FitArgumentError(f"augment=True jitters images; the pair {pair.name} has inputs "
+                               f"of shape {tuple(pair.input_shape)}")
     eval_every = max(1, int(eval_every or max(1, steps // 10)))
     run_dir = Path(out) if out is not None else None
     dev = resolve_device(device)
@@ -222,7 +241,8 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
                                      torch.from_numpy(np.array(y_l)).long().to(dev))
     callbacks = list(callbacks)
     fit_settings = {"eval_every": eval_every, "checkpoint_every": checkpoint_every,
-                    "max_grad_norm": max_grad_norm, "device": str(dev)}
+                    "max_grad_norm": max_grad_norm, "device": str(dev),
+                    "ema": float(ema) if ema is not None else None, "augment": augment}
 
     def emit(kind, step, metrics):
         for cb in callbacks:
@@ -238,6 +258,9 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
         done, history = state["step"], loop["history"]
         sums, counts = loop["sums"], loop["counts"]
         train_time, elapsed_before = loop["train_time"], loop["elapsed"]
+    average = WeightAverage(method, float(ema)) if ema is not None else None
+    if average is not None and state is not None:
+        average.load_state_tensors(tensors)
     good_state, good_step = _snapshot(method), done
     status, message = "finished", f"trained {steps} steps"
     if run_dir is not None and state is None:  # a new run (or --force): no old metrics
@@ -270,8 +293,20 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
             device=str(dev), fit_settings=fit_settings,
             wall_time_s=round(time.perf_counter() - t0, 3),
             steps_per_second=round(step / train_time, 2) if train_time > 0 else 0.0,
-            run_id=run_id)
+            run_id=run_id,
+            extra_tensors=average.state_tensors() if average is not None else None)
         emit("checkpoint", step, {"run_dir": str(run_dir)})
+
+    def evaluation():
+        """``evaluate_pair`` of the weights the run reports: the average when ``ema``."""
+        if average is None:
+            return evaluate_pair(method, pair, dev)
+        raw = evaluate_pair(method, pair, dev)
+        with average.applied(method):
+            out = evaluate_pair(method, pair, dev)
+        if "target_test" in raw:
+            out["target_test_raw"] = raw["target_test"]
+        return out
 
     emit("start", done, {"device": str(dev), "resumed_from": done if state else None})
     runs.ACTIVE_RUNS.add(run_id)
@@ -291,8 +326,12 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
                 break
             ts = time.perf_counter()
             b = next(batches).to(dev)
+            if augment:
+                b.x_s, b.x_t = random_affine(b.x_s), random_affine(b.x_t)
             metrics = method.train_step(b.x_s, b.y_s, b.x_t, step, y_t=b.y_t)
             method.step_schedules()
+            if average is not None:
+                average.update(method)
             train_time += time.perf_counter() - ts
             bad = [k for k, v in metrics.items() if not math.isfinite(v)]
             if bad:
@@ -315,7 +354,7 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
                     tb.add_scalar(f"train/{k}", v, step)
             emit("step", step, metrics)
             if step % eval_every == 0 or step == steps:
-                record = {"step": step, **(evaluate_pair(method, pair, dev) if evaluate else {}),
+                record = {"step": step, **(evaluation() if evaluate else {}),
                           **{k: v / counts[k] for k, v in sums.items()},
                           "time_s": round(time.perf_counter() - t0, 3)}
                 sums, counts = {}, {}
@@ -344,7 +383,9 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
             log.close()
         if tb is not None:
             tb.close()
-    acc = evaluate_pair(method, pair, dev) if evaluate else {}
+    acc = evaluation() if evaluate else {}
+    if average is not None and status != "diverged":
+        method.load_state_dict(average.shadow)  # the run holds (and saves) the average
     wall = time.perf_counter() - t0
     result = FitResult(status=status, message=message, steps_done=done, history=history,
                        accuracy=acc, wall_time_s=round(wall, 3), device=str(dev),
@@ -372,6 +413,7 @@ def _divergence_hint(method: Method) -> str:
 
 def _check_resume(method: Method, pair, info: dict, state: dict, steps) -> None:
     spec = method.spec()
+    info = {**info, "config": saved_values(type(method).Config, info.get("config"))}
     for key in ("method", "config", "input_shape", "num_classes"):
         if info.get(key) != spec[key]:
             raise FitArgumentError(f"resume: the run was trained as {key}={info.get(key)!r}, the "
@@ -462,6 +504,6 @@ def resume(run_dir: str | Path, pair: DomainPair | None = None, **fit_kwargs):
         raise FitArgumentError(f"{run_dir}: the run has status {info['status']!r}: nothing to resume")
     pair = pair if pair is not None else runs.load_pair(run_dir, info)
     model = build_method(info["method"], input_shape=info["input_shape"],
-                         num_classes=info["num_classes"], config=info["config"])
+                         num_classes=info["num_classes"], config=info["config"], saved=True)
     result = fit(model, pair, resume_from=run_dir, **fit_kwargs)
     return model, result, result.run_dir

@@ -49,3 +49,29 @@ def test_summarize_only_trains_nothing(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "steps/s)" not in text and not (out / "dann_ellipse-1_to_ellipse-2_seed0").exists()
     assert "| ellipse-1->ellipse-2 | source_only |" in (tmp_path / "d" / "benchmarks.md").read_text()
+
+
+def test_bench_engine_options_and_the_selection_table(tmp_path, capsys):
+    """Two seeds with the EMA option: the table names the option, and the selection table
+    gives, per score, the test accuracy of the seed it picks (one of the seeds')."""
+    from dalab.analysis.selection import SCORES
+    out, docs = tmp_path / "runs", tmp_path / "docs"
+    assert main(["bench", "--methods", "dann", "--pairs", "ellipse-1:ellipse-2", "--seeds", "2",
+                 "--steps", "20", "--no-peers", "--ema", "0.9", "--out", str(out),
+                 "--docs", str(docs)]) == 0
+    capsys.readouterr()
+    rows = json.loads((docs / "benchmarks.json").read_text())
+    assert rows[0]["engine"] == ["EMA 0.9"]
+    sel = json.loads((docs / "benchmarks-selection.json").read_text())
+    (row,) = sel
+    assert row["method"] == "dann" and row["seeds"] == 2
+    assert row["final_mean"] == rows[0]["mean"]
+    for key in ("oracle", *SCORES):
+        assert row[key] in row_tests(row), key
+    md = (docs / "benchmarks.md").read_text()
+    assert "Selection without target labels" in md and "| EMA 0.9 |" in md
+    assert (out / "dann_ellipse-1_to_ellipse-2_seed0" / "selection.json").is_file()
+
+
+def row_tests(row):
+    return [s["target_test"] for s in row["scores"]]

@@ -255,3 +255,18 @@ def test_unequal_batch_sizes_are_paired_by_cycling(mnist_batch):
     m.on_fit_start(10)
     out = m.train_step(x_s[:8], y_s[:8], x_t[:5], 1)
     assert all(np.isfinite(v) for v in out.values())
+
+
+def test_lc_to_phi_lets_the_consistency_loss_reach_the_encoder(mnist_batch):
+    """Eq. 21-22 as printed (the default): with every phi-side weight at 0, L_c gives the
+    encoder nothing. ``lc_to_phi`` (our reading test) sends L_c's gradient to h, mu and sigma."""
+    x_s, y_s, x_t = mnist_batch
+    zero = dict(lambda1=0.0, lambda2=0.0, lambda_adv=0.0, lambda_cls=0.0, lambda_gen=0.0)
+    for flag, reaches in ((False, False), (True, True)):
+        torch.manual_seed(0)
+        m = CDLM(CDLMConfig(**zero, lc_to_phi=flag), input_shape=(1, 28, 28), num_classes=10)
+        m.on_fit_start(10)
+        m.train_step(x_s, y_s, x_t, 1)
+        for head in (m.E.h, m.E.mu, m.E.log_sigma):
+            got = head.weight.grad is not None and bool(head.weight.grad.abs().sum() > 0)
+            assert got == reaches, (flag, head)

@@ -271,3 +271,37 @@ def test_mlp_autoencoder_tied_is_the_transpose():
     ref = F.relu(F.relu(F.relu(z @ w3) @ w2) @ w1)
     assert torch.allclose(ae.decode(z), ref, atol=1e-6)
     assert ae.decoder_weights()[2] is ae.fc3.weight
+
+
+@pytest.mark.parametrize("name", ["dfa_ent", "dfa_mcd"])
+def test_per_domain_batch_norm_keeps_each_domains_statistics(registered, name):
+    """``bn_stats="per_domain"`` (the default): source and target batches update their own
+    running statistics, and a prediction (a target image) uses the target's only."""
+    torch.manual_seed(0)
+    m = build_method(name, input_shape=(1, 28, 28), num_classes=10,
+                     overrides=["batch_size=8", "num_k=1"] if name == "dfa_mcd" else
+                     ["batch_size=8"])
+    m.on_fit_start(5)
+    x_s, x_t = _images(8, seed=1) * 0.3, _images(8, seed=2) * 0.3 + 0.7  # dark vs bright
+    for step in range(1, 4):
+        m.train_step(x_s, torch.arange(8) % 10, x_t, step)
+    bn = m.ae.bn1
+    assert not torch.allclose(bn.running_mean_0, bn.running_mean_1)
+    m.eval()
+    x = _images(4, seed=3)
+    with torch.no_grad():
+        before = m.predict(x)
+        bn.running_mean_0.add_(5.0)          # the source statistics play no part
+        assert torch.equal(m.predict(x), before)
+        bn.running_mean_1.add_(5.0)          # the target statistics do
+        assert not torch.allclose(m.predict(x), before)
+
+
+def test_a_run_saved_before_bn_stats_existed_loads_with_shared_statistics(registered):
+    from dalab.methods.config import saved_values
+    cfg = DFAEnt.Config
+    assert cfg().bn_stats == "per_domain"
+    old = saved_values(cfg, {"alpha": 0.01})       # a config.json without the key
+    m = build_method("dfa_ent", input_shape=(1, 28, 28), num_classes=10, config=old)
+    assert m.config.bn_stats == "shared" and hasattr(m.ae.bn1, "running_mean")
+    assert saved_values(cfg, {"bn_stats": "per_domain"})["bn_stats"] == "per_domain"

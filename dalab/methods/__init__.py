@@ -8,7 +8,7 @@ from __future__ import annotations
 from .base import Latent, Method
 from .bridge import Bridge
 from .cdlm import CDLM
-from .config import ConfigError, make_config
+from .config import ConfigError, make_config, saved_values
 from .dann import DANN
 from .dfa import DFAEnt, DFAMCD
 from .lstnet import LSTNet
@@ -43,10 +43,13 @@ def get_method(name: str) -> type[Method]:
 
 
 def build_method(name: str, *, input_shape, num_classes: int, config: dict | None = None,
-                 overrides: list[str] | None = None) -> Method:
-    """Rebuild a method from its spec (``Method.spec()``) with optional ``key=value`` overrides."""
+                 overrides: list[str] | None = None, saved: bool = False) -> Method:
+    """Rebuild a method from its spec (``Method.spec()``) with optional ``key=value`` overrides.
+    ``saved=True``: ``config`` was read from a run (keys added since take their old values,
+    :func:`dalab.methods.config.saved_values`)."""
     cls = get_method(name)
-    cfg = make_config(cls.Config, config, overrides)
+    cfg = make_config(cls.Config, saved_values(cls.Config, config) if saved else config,
+                      overrides)
     return cls(cfg, input_shape=input_shape, num_classes=num_classes)
 
 

@@ -199,6 +199,9 @@ class CDLMConfig:
     beta2: float = 0.1              # weight of L_c^t, Eq. 20. Paper: 0.01; x10 as beta1
     mode: Literal["full", "pm1", "pm2", "none"] = "full"  # modulation: Eq. 1-2 / 11 / 15 / VAE
     consistency: Literal["both", "source", "target", "none"] = "both"  # L_c terms (Table 3)
+    lc_to_phi: bool = False         # L_c (Eq. 20) also reaches the encoder phi through z_st,
+                                    # z_ts and h (our reading test, docs/methods-cdlm.md;
+                                    # False = Eq. 21-22 as printed: L_c updates theta only)
     lambda_cls: float = 1.0         # weight of the task classifier's CE on h_s (our choice)
     lambda_gen: float = 1.0         # weight of its CE on the generation x~_s = D(gamma1 h_s +
                                     # gamma2 eps), reaching phi and theta ("joint", Sec. 4.2;
@@ -323,17 +326,18 @@ class CDLM(Method):
 
         # Decoder inputs, decoded in one batch. Eq. 21-22 in one backward pass: L_Rec reaches
         # phi scaled by lambda2 (_scale_grad) and theta with weight 1; L_c reaches theta only
-        # (its codes are detached).
+        # (its codes are detached) unless lc_to_phi.
         use_s = cfg.consistency in ("both", "source")
         use_t = cfg.consistency in ("both", "target")
+        lc = (lambda c: c) if cfg.lc_to_phi else (lambda c: c.detach())  # L_c reaches phi?
         codes = {"rec": _scale_grad(z_st, cfg.lambda2)}
         if use_s:
-            codes["st"] = z_st.detach()
+            codes["st"] = lc(z_st)
         if use_s or cfg.lambda_gen > 0:  # x~_s = D(gamma1 h_s + gamma2 eps)
-            codes["gen_s"] = self._gen_code(h_s, torch.randn_like(h_s)).detach()
+            codes["gen_s"] = lc(self._gen_code(h_s, torch.randn_like(h_s)))
         if use_t:
-            codes["ts"] = z_ts.detach()
-            codes["gen_t"] = self._gen_code(h_t, torch.randn_like(h_t)).detach()
+            codes["ts"] = lc(z_ts)
+            codes["gen_t"] = lc(self._gen_code(h_t, torch.randn_like(h_t)))
         logits = dict(zip(codes, self.D.logits(torch.cat(list(codes.values()))).split(
             [len(c) for c in codes.values()])))
         # Eq. 18, first term: Bernoulli log-likelihood of x_s, summed over pixels

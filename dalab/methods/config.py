@@ -62,6 +62,16 @@ def _check_range(name: str, default, val):
         raise ConfigError(f"{name}={val}: must be >= 0")
 
 
+def saved_values(cls, values: dict | None) -> dict:
+    """A config as saved in a run, completed for today's class: a key the class added later
+    takes the value that reproduces the old behaviour (``cls.SAVED_BEFORE``), not today's
+    default, so an old checkpoint loads and runs as it was trained."""
+    merged = dict(values or {})
+    for key, old in getattr(cls, "SAVED_BEFORE", {}).items():
+        merged.setdefault(key, old)
+    return merged
+
+
 def make_config(cls, values: dict | None = None, overrides: list[str] | None = None):
     """``cls(**values)`` with every value type-checked, then ``key=value`` overrides applied."""
     hints = typing.get_type_hints(cls)

@@ -58,12 +58,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import entropy, gaussian_kl
-from ..nn import dann_annealing, max_pool2d
+from ..nn import DomainBatchNorm, DomainBatchNorm2d, bn_domain, dann_annealing, max_pool2d
 from .base import Latent, Method
 
 KL_FORMS = ("gaussian", "softmax")
 ALIGNMENTS = ("dal", "dal_direct", "kl_only")
 DECODER_BN = ("fixed", "affine", "none")
+BN_STATS = ("per_domain", "shared")
 PAIRINGS = ("fixed", "shuffle")  # the 2-D experiment (dalab.experiments.dal_toy)
 SOFTMAX_KL_CHUNK = 48  # official code: feat_s.view(-1, 48) for MNIST/USPS features
 
@@ -148,14 +149,17 @@ class ConvAutoencoder(nn.Module):
 
     feature_shape = (48, 4, 4)
 
-    def __init__(self, in_channels: int = 1, *, tied: bool = True, decoder_bn: str = "fixed"):
+    def __init__(self, in_channels: int = 1, *, tied: bool = True, decoder_bn: str = "fixed",
+                 bn_stats: str = "shared"):
         super().__init__()
         check_choice("decoder_bn", decoder_bn, DECODER_BN)
+        check_choice("bn_stats", bn_stats, BN_STATS)
         self.tied = bool(tied)
+        bn = DomainBatchNorm2d if bn_stats == "per_domain" else nn.BatchNorm2d
         self.conv1 = nn.Conv2d(in_channels, 32, 5)   # 28 -> 24, pool -> 12
-        self.bn1 = nn.BatchNorm2d(32)
+        self.bn1 = bn(32)
         self.conv2 = nn.Conv2d(32, 48, 5)            # 12 -> 8, pool -> 4
-        self.bn2 = nn.BatchNorm2d(48)
+        self.bn2 = bn(48)
         self.dec_bn2 = _decoder_norm(decoder_bn, 32, 2)           # after W_conv2^T
         self.dec_bn1 = _decoder_norm(decoder_bn, in_channels, 2)  # after W_conv1^T
         if not self.tied:
@@ -210,13 +214,15 @@ class MLPAutoencoder(nn.Module):
     pooling indices; ``decode`` ignores them.
     """
 
-    def __init__(self, in_features: int = 2, *, tied: bool = True, decoder_bn: str = "fixed"):
+    def __init__(self, in_features: int = 2, *, tied: bool = True, decoder_bn: str = "fixed",
+                 bn_stats: str = "shared"):
         super().__init__()
         check_choice("decoder_bn", decoder_bn, DECODER_BN)
+        check_choice("bn_stats", bn_stats, BN_STATS)
         self.tied = bool(tied)
         self.fc1, self.fc2, self.fc3 = (nn.Linear(in_features, 56), nn.Linear(56, 128),
                                         nn.Linear(128, 256))
-        self.bn = nn.BatchNorm1d(256)
+        self.bn = DomainBatchNorm(256) if bn_stats == "per_domain" else nn.BatchNorm1d(256)
         self.dec_bn = _decoder_norm(decoder_bn, 128, 1)
         if not self.tied:
             self.dec_fc3, self.dec_fc2, self.dec_fc1 = (nn.Linear(256, 128), nn.Linear(128, 56),
@@ -252,23 +258,28 @@ class MLPAutoencoder(nn.Module):
         return F.relu(self.dec_fc1(u))
 
 
-def make_autoencoder(input_shape, *, tied: bool, decoder_bn: str) -> nn.Module:
+def make_autoencoder(input_shape, *, tied: bool, decoder_bn: str,
+                     bn_stats: str = "shared") -> nn.Module:
     """``ConvAutoencoder`` for ``(C, 28, 28)`` images, ``MLPAutoencoder`` for ``(D,)`` points."""
     shape = tuple(int(s) for s in input_shape)
     if len(shape) == 3 and shape[1:] == (28, 28):
-        return ConvAutoencoder(shape[0], tied=tied, decoder_bn=decoder_bn)
+        return ConvAutoencoder(shape[0], tied=tied, decoder_bn=decoder_bn, bn_stats=bn_stats)
     if len(shape) == 1:
-        return MLPAutoencoder(shape[0], tied=tied, decoder_bn=decoder_bn)
+        return MLPAutoencoder(shape[0], tied=tied, decoder_bn=decoder_bn, bn_stats=bn_stats)
     raise ValueError(f"DFA supports (C, 28, 28) images (its tied decoder inverts a LeNet built "
                      f"for 28x28) and (D,) points; got input shape {shape}")
 
 
-def make_dfa_classifier(in_features: int, num_classes: int, dropout: float = 0.5) -> nn.Sequential:
+def make_dfa_classifier(in_features: int, num_classes: int, dropout: float = 0.5,
+                        bn_stats: str = "shared") -> nn.Sequential:
     """MCD's digit classifier F, used by DFA (official ``Predictor``): dropout, FC 100, BN, ReLU,
-    dropout, FC 100, BN, ReLU, dropout, FC K."""
-    return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, 100), nn.BatchNorm1d(100),
+    dropout, FC 100, BN, ReLU, dropout, FC K. ``bn_stats="per_domain"``: its batch norms keep
+    running statistics per domain (:class:`dalab.nn.DomainBatchNorm`)."""
+    check_choice("bn_stats", bn_stats, BN_STATS)
+    bn = DomainBatchNorm if bn_stats == "per_domain" else nn.BatchNorm1d
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, 100), bn(100),
                          nn.ReLU(), nn.Dropout(dropout), nn.Linear(100, 100),
-                         nn.BatchNorm1d(100), nn.ReLU(), nn.Dropout(dropout),
+                         bn(100), nn.ReLU(), nn.Dropout(dropout),
                          nn.Linear(100, num_classes))
 
 
@@ -286,6 +297,12 @@ class DFAConfig:
     decoder_bn: Literal["fixed", "affine", "none"] = "fixed"  # ours: see docs (official: affine)
     dropout: float = 0.5        # MCD's digit classifier (official Predictor, prob=0.5)
     weight_decay: float = 5e-4  # official code (SGD and Adam alike)
+    bn_stats: Literal["per_domain", "shared"] = "per_domain"  # ours: G's and F's batch norms
+                                # keep running statistics per domain, and a target image is
+                                # evaluated with the target's (the official code, "shared",
+                                # mixes the domains' statistics at evaluation; docs/methods-dfa.md)
+
+    SAVED_BEFORE = {"bn_stats": "shared"}  # runs saved before the field existed were "shared"
 
 
 @dataclass
@@ -317,7 +334,24 @@ class _DFABase(Method):
         check_choice("kl_form", cfg.kl_form, KL_FORMS)
         check_choice("alignment", cfg.alignment, ALIGNMENTS)
         check_choice("decoder_bn", cfg.decoder_bn, DECODER_BN)
-        self.ae = make_autoencoder(self.input_shape, tied=cfg.tied, decoder_bn=cfg.decoder_bn)
+        check_choice("bn_stats", cfg.bn_stats, BN_STATS)
+        self.ae = make_autoencoder(self.input_shape, tied=cfg.tied, decoder_bn=cfg.decoder_bn,
+                                   bn_stats=cfg.bn_stats)
+
+    def _encode(self, x, domain: int):
+        """``G(x)`` with the batch-norm statistics of ``domain`` (0 source, 1 target)."""
+        with bn_domain(self, domain):
+            return self.ae.encode(x)
+
+    def _head(self, f: nn.Module, h, domain: int):
+        """A classifier ``f(h)`` with the batch-norm statistics of ``domain``."""
+        with bn_domain(self, domain):
+            return f(h)
+
+    def _target(self, fn, x):
+        """``fn(x)`` for target images: the target's batch-norm statistics."""
+        with bn_domain(self, 1, track=False):
+            return fn(x)
 
     def lr_schedules(self):
         """``lr_anneal``: every optimizer anneals as ``lr / (1 + 10 p)^0.75`` (Ganin et al.,
@@ -352,12 +386,14 @@ class _DFABase(Method):
                                 "dec_std_other": x_hat_other.detach().std().item()}
 
     def encode(self, x, domain="target"):
-        return Latent(h=self.ae(x))
+        with bn_domain(self, 0 if domain == "source" else 1, track=False):
+            return Latent(h=self.ae(x))
 
     def reconstruct(self, x, domain="target"):
         """``D(G(x))``, decoded with ``x``'s own pooling indices: ``(B, C, 28, 28)``."""
-        h, idx = self.ae.encode(x)
-        return self.ae.decode(h, idx)
+        with bn_domain(self, 0 if domain == "source" else 1, track=False):
+            h, idx = self.ae.encode(x)
+            return self.ae.decode(h, idx)
 
 
 class DFAEnt(_DFABase):
@@ -376,7 +412,8 @@ class DFAEnt(_DFABase):
 
     def __init__(self, config=None, *, input_shape, num_classes):
         super().__init__(config, input_shape=input_shape, num_classes=num_classes)
-        self.F = make_dfa_classifier(self.ae.out_features, self.num_classes, self.config.dropout)
+        self.F = make_dfa_classifier(self.ae.out_features, self.num_classes, self.config.dropout,
+                                     self.config.bn_stats)
 
     optimizer_names = ("sgd",)
 
@@ -389,11 +426,11 @@ class DFAEnt(_DFABase):
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         cfg = self.config
         lr = self.lr("sgd")
-        h_s, idx_s = self.ae.encode(x_s)
-        h_t, idx_t = self.ae.encode(x_t)   # separate passes: BN sees each domain alone
+        h_s, idx_s = self._encode(x_s, 0)
+        h_t, idx_t = self._encode(x_t, 1)  # separate passes: BN sees each domain alone
         z_n = torch.randn_like(h_t)        # the prior sample, shaped like the features
-        loss_cls = F.cross_entropy(self.F(h_s), y_s)
-        loss_ent = entropy(self.F(h_t))
+        loss_cls = F.cross_entropy(self._head(self.F, h_s, 0), y_s)
+        loss_ent = entropy(self._head(self.F, h_t, 1))
         loss_kld = self._kld(h_s, z_n if z_n.shape == h_s.shape else torch.randn_like(h_s))
         align, logs = self._alignment(h_s, idx_s, h_t, idx_t, z_n)
         loss = loss_cls + cfg.lambda_ent * loss_ent + cfg.alpha * loss_kld + align
@@ -402,7 +439,8 @@ class DFAEnt(_DFABase):
                 "loss_kld": loss_kld.item(), **logs, "lr": lr}
 
     def predict(self, x):
-        return self.F(self.ae(x))
+        """``F(G(x))`` with the target's batch-norm statistics (``bn_stats="per_domain"``)."""
+        return self._target(lambda v: self.F(self.ae(v)), x)
 
 
 class DFAMCD(_DFABase):
@@ -424,8 +462,9 @@ class DFAMCD(_DFABase):
         super().__init__(config, input_shape=input_shape, num_classes=num_classes)
         if self.config.num_k < 1:
             raise ValueError(f"num_k must be >= 1, got {self.config.num_k}")
-        self.F1 = make_dfa_classifier(self.ae.out_features, self.num_classes, self.config.dropout)
-        self.F2 = make_dfa_classifier(self.ae.out_features, self.num_classes, self.config.dropout)
+        c = self.config
+        self.F1 = make_dfa_classifier(self.ae.out_features, self.num_classes, c.dropout, c.bn_stats)
+        self.F2 = make_dfa_classifier(self.ae.out_features, self.num_classes, c.dropout, c.bn_stats)
 
     optimizer_names = ("g", "f")
 
@@ -440,23 +479,25 @@ class DFAMCD(_DFABase):
         lr = self.lr("g")
         # Step 1: sample z_n (once per batch, reused below, as the code); G, F1, F2 minimise
         # L_cls + alpha L_kld on the source batch.
-        h_s, _ = self.ae.encode(x_s)
+        h_s, _ = self._encode(x_s, 0)
         z_n = torch.randn_like(h_s)
-        loss_cls = F.cross_entropy(self.F1(h_s), y_s) + F.cross_entropy(self.F2(h_s), y_s)
+        loss_cls = self._source_ce(h_s, y_s)
         loss_kld = self._kld(h_s, z_n)
         self.update(("g", "f"), loss_cls + cfg.alpha * loss_kld)
         # Step 2: G fixed; F1, F2 minimise L_cls - L_adv (L_kld has no gradient for F: dropped).
         with torch.no_grad():
-            h_s, h_t = self.ae(x_s), self.ae(x_t)
-        loss_cls2 = F.cross_entropy(self.F1(h_s), y_s) + F.cross_entropy(self.F2(h_s), y_s)
-        loss_adv2 = classifier_discrepancy(self.F1(h_t), self.F2(h_t))
+            h_s, h_t = self._encode(x_s, 0)[0], self._encode(x_t, 1)[0]
+        loss_cls2 = self._source_ce(h_s, y_s)
+        loss_adv2 = classifier_discrepancy(self._head(self.F1, h_t, 1),
+                                           self._head(self.F2, h_t, 1))
         self.update("f", loss_cls2 - loss_adv2)
         # Step 3 (num_k times): F1, F2 fixed; G (and D) minimise L_adv + beta L_dal.
         for _ in range(cfg.num_k):
-            h_t, idx_t = self.ae.encode(x_t)
-            loss_adv = classifier_discrepancy(self.F1(h_t), self.F2(h_t))
+            h_t, idx_t = self._encode(x_t, 1)
+            loss_adv = classifier_discrepancy(self._head(self.F1, h_t, 1),
+                                              self._head(self.F2, h_t, 1))
             if cfg.alignment == "dal_direct":
-                h_s, idx_s = self.ae.encode(x_s)
+                h_s, idx_s = self._encode(x_s, 0)
             else:
                 h_s, idx_s = None, None
             if z_n.shape != h_t.shape:
@@ -470,16 +511,24 @@ class DFAMCD(_DFABase):
                 "loss_adv_f": loss_adv2.item(), "loss_adv": loss_adv.item(), **logs,
                 "lr": lr}
 
+    def _source_ce(self, h_s, y_s):
+        return (F.cross_entropy(self._head(self.F1, h_s, 0), y_s)
+                + F.cross_entropy(self._head(self.F2, h_s, 0), y_s))
+
     def predict(self, x):
-        """The ensemble ``F1(h) + F2(h)`` (the official test's "Accuracy Ensemble")."""
-        h = self.ae(x)
-        return self.F1(h) + self.F2(h)
+        """The ensemble ``F1(h) + F2(h)`` (the official test's "Accuracy Ensemble"), with the
+        target's batch-norm statistics (``bn_stats="per_domain"``)."""
+        def ensemble(v):
+            h = self.ae(v)
+            return self.F1(h) + self.F2(h)
+        return self._target(ensemble, x)
 
     def extra_predictors(self):
-        return {"f1": lambda x: self.F1(self.ae(x)), "f2": lambda x: self.F2(self.ae(x))}
+        return {"f1": lambda x: self._target(lambda v: self.F1(self.ae(v)), x),
+                "f2": lambda x: self._target(lambda v: self.F2(self.ae(v)), x)}
 
 
-__all__ = ["ALIGNMENTS", "DECODER_BN", "KL_FORMS", "PAIRINGS", "ConvAutoencoder", "DFAConfig",
+__all__ = ["ALIGNMENTS", "BN_STATS", "DECODER_BN", "KL_FORMS", "PAIRINGS", "ConvAutoencoder", "DFAConfig",
            "DFAEnt", "DFAEntConfig", "DFAMCD", "DFAMCDConfig", "MLPAutoencoder",
            "check_choice", "classifier_discrepancy", "distribution_alignment_loss",
            "feature_prior_kl", "make_autoencoder", "make_dfa_classifier", "softmax_kl"]

@@ -55,8 +55,6 @@ Shapes (inputs are ``(N, C, 28, 28)`` in [0, 1]; ``w`` = ``config.width``)::
 """
 from __future__ import annotations
 
-import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,7 +62,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nn import MaxPool2d, dann_annealing, make_classifier, make_features
+from ..nn import (DomainBatchNorm2d, MaxPool2d, bn_domain, dann_annealing, make_classifier,
+                  make_features, random_affine)
 from .base import Latent, Method
 
 DOMAINS = ("source", "target")
@@ -148,62 +147,6 @@ def lstnet_objectives(x1: torch.Tensor, x2: torch.Tensor, out: dict,
             "cc2": cycle_loss(x2, out["x22"], reduction),
             "cc3": cycle_loss(x1, out["x121"], reduction),
             "cc4": cycle_loss(x2, out["x212"], reduction)}
-
-
-def random_affine(x: torch.Tensor, rotate_deg: float = 10.0, scale: tuple = (0.9, 1.1),
-                  shift_px: float = 2.0) -> torch.Tensor:
-    """The paper's augmentation (Sec. 3): each image rotated by U(-rotate_deg, rotate_deg),
-    scaled by U(scale), shifted by U(-shift_px, shift_px) pixels per axis. ``(N, C, H, W)``;
-    borders are filled by replication (black for MNIST-like digits, texture for MNIST-M)."""
-    n, _, h, w = x.shape
-    ang = (torch.rand(n, device=x.device) * 2 - 1) * math.radians(rotate_deg)
-    s = torch.empty(n, device=x.device).uniform_(*scale)
-    t = (torch.rand(n, 2, device=x.device) * 2 - 1) * shift_px
-    cos, sin = torch.cos(ang) / s, torch.sin(ang) / s  # output -> input coords: inverse scale
-    theta = torch.stack([torch.stack([cos, -sin, t[:, 0] * 2 / w], 1),
-                         torch.stack([sin, cos, t[:, 1] * 2 / h], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
-
-
-class DomainBatchNorm2d(nn.Module):
-    """BatchNorm with one affine transform (gamma, beta: shared for real) and one pair of
-    running statistics per *origin domain* (0 = source, 1 = target), chosen by ``domain``.
-
-    In training every call normalises its own batch, one domain path at a time (as two separate
-    calls of a Keras model would); the running averages are kept per origin domain so that
-    eval mode normalises a target image the way training did (cf. domain-specific batch norm,
-    Chang et al., CVPR 2019). ``track = False`` freezes the running averages (cycle pass)."""
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        for d in (0, 1):
-            self.register_buffer(f"running_mean_{d}", torch.zeros(num_features))
-            self.register_buffer(f"running_var_{d}", torch.ones(num_features))
-        self.eps, self.momentum = eps, momentum
-        self.domain, self.track = 0, True
-
-    def forward(self, x):
-        mean, var = getattr(self, f"running_mean_{self.domain}"), getattr(
-            self, f"running_var_{self.domain}")
-        return F.batch_norm(x, mean, var, self.weight, self.bias, self.training,
-                            self.momentum if self.track else 0.0, self.eps)
-
-
-@contextmanager
-def bn_domain(module: nn.Module, domain: int, track: bool = True):
-    """Run ``module``'s :class:`DomainBatchNorm2d` layers with the statistics of ``domain``
-    (0 source, 1 target); ``track=False`` leaves the running averages untouched."""
-    bns = [m for m in module.modules() if isinstance(m, DomainBatchNorm2d)]
-    for m in bns:
-        m.domain, m.track = domain, track
-    try:
-        yield
-    finally:
-        for m in bns:
-            m.domain, m.track = 0, True
 
 
 # -- networks (Table 1) ---------------------------------------------------------------------
