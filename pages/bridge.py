@@ -8,7 +8,7 @@ from dalab.ui import figures as F
 from dalab.ui.bridge_view import (domain_classifier_paths, interpolation_rows,
                                   own_transfer_accuracy, page_transfer_accuracy, toy_bridge)
 from dalab.ui.sidebar import device, load_model, load_model_or_explain, pick_model
-from dalab.ui.state import clamp, init_from_query, show_link_notes, to_query
+from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -62,6 +62,7 @@ def toy(steps: int, labels: str):
     return toy_bridge(steps, seed=0, labels=labels)
 
 
+PAGE = "bridge"  # widget keys are "bridge.steps", ...; link parameters plain
 m = pick_model(method="bridge", label="Bridge model")
 if m is not None:
     model, info = load_model_or_explain(m["path"], device())
@@ -72,27 +73,32 @@ if m is not None:
     else:
         x_s, y_s, x_t, classes = test_images(p["source"], p["target"], p["split_seed"])
         c1, c2, c3, c4 = st.columns(4)
-        by = c1.radio("Pick", ["two classes", "two images"], horizontal=True, key="pick")
+        by = c1.radio("Pick", ["two classes", "two images"], horizontal=True,
+                      **kept(PAGE, "pick"))
         if by == "two classes":
-            a = c2.selectbox("From class", range(len(classes)), index=0, key="class_a")
+            a = c2.selectbox("From class", range(len(classes)), index=0,
+                             **kept(PAGE, "class_a"))
             b = c3.selectbox("To class", range(len(classes)), index=min(1, len(classes) - 1),
-                             key="class_b")
+                             **kept(PAGE, "class_b"))
             i_a = int(np.flatnonzero(y_s == a)[0]) if (y_s == a).any() else 0
             i_b = int(np.flatnonzero(y_s == b)[0]) if (y_s == b).any() else 1
         else:
-            i_a = c2.number_input("First image (index)", 0, len(y_s) - 1, 0, key="img_a")
-            i_b = c3.number_input("Second image (index)", 0, len(y_s) - 1, 1, key="img_b")
+            i_a = c2.number_input("First image (index)", 0, len(y_s) - 1, 0,
+                                  **kept(PAGE, "img_a"))
+            i_b = c3.number_input("Second image (index)", 0, len(y_s) - 1, 1,
+                                  **kept(PAGE, "img_b"))
         init_from_query({"steps": 8, "kind": "slerp"}, {"steps": (3, 12)},
-                        {"kind": ["slerp", "lerp"]})
+                        {"kind": ["slerp", "lerp"]}, page=PAGE)
         show_link_notes()
-        clamp("steps", 3, 12)
-        if st.session_state["kind"] not in ("slerp", "lerp"):
-            st.session_state["kind"] = "slerp"
-        steps = c4.slider("Steps", 3, 12, key="steps")
-        kind = st.radio("Interpolation", ["slerp", "lerp"], horizontal=True, key="kind",
+        clamp(key(PAGE, "steps"), 3, 12)
+        if st.session_state[key(PAGE, "kind")] not in ("slerp", "lerp"):
+            st.session_state[key(PAGE, "kind")] = "slerp"
+        steps = c4.slider("Steps", 3, 12, **kept(PAGE, "steps"))
+        kind = st.radio("Interpolation", ["slerp", "lerp"], horizontal=True,
+                        **kept(PAGE, "kind"),
                         help="slerp (the paper's) follows the sphere where Gaussian codes live; "
                              "lerp cuts through the low-density middle.")
-        to_query(["steps", "kind"])
+        to_query(["steps", "kind"], page=PAGE)
         rows = interpolation_rows(model, x_s[i_a], x_s[i_b], int(steps), kind)
         st.plotly_chart(F.image_rows_figure(rows), key="rows")
         st.caption(f"What you are seeing (Fig. 5/6): {p['source']} image {i_a} (class "
@@ -130,9 +136,10 @@ st.write("Two 'latent spaces' that are plain 2-D points: two ellipses, two class
          "identity).")
 c1, c2 = st.columns(2)
 toy_steps = c1.select_slider("Training steps", [200, 300, 1000, 3000], value=300,
-                             key="toy_steps", help="3,000 steps take about 40 s on one core.")
+                             help="3,000 steps take about 40 s on one core.",
+                             **kept(PAGE, "toy_steps"))
 labels = c2.radio("Class labels for L_Cls", ["source", "both", "none"], horizontal=True,
-                  key="toy_labels")
+                  **kept(PAGE, "toy_labels"))
 x_1, y_1, x_2, y_2, out = toy(int(toy_steps), labels)
 st.plotly_chart(F.bridge_2d_figure(x_1, y_1, x_2, y_2, out), key="toy")
 agree = float(np.mean((out["shared_1"] @ out["boundary_w"].T + out["boundary_b"]).argmax(1)

@@ -3,7 +3,7 @@ import streamlit as st
 
 from dalab.ui.figures import gap_ratio_figure, gap_table
 from dalab.ui.navigation import ensure_app_navigation
-from dalab.ui.state import init_from_query, show_link_notes, to_query
+from dalab.ui.state import init_from_query, kept, show_link_notes, to_query
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
@@ -17,15 +17,16 @@ st.write(
     "Set the Gaussian of each domain (one latent dimension) and γ1.")
 RANGES = {"mu_s": (-100.0, 100.0), "sigma_s": (0.01, 100.0), "mu_t": (-100.0, 100.0),
           "sigma_t": (0.01, 100.0), "gamma1": (0.2, 2.0)}
-init_from_query(DEFAULTS, RANGES)
+PAGE = "kl_gap"  # widget keys are "kl_gap.gamma1", ...; link parameters plain
+init_from_query(DEFAULTS, RANGES, page=PAGE)
 show_link_notes()
 c1, c2, c3 = st.columns(3)
-mu_s = c1.number_input("μ_s", *RANGES["mu_s"], step=0.1, key="mu_s")
-sigma_s = c1.number_input("σ_s", *RANGES["sigma_s"], step=0.1, key="sigma_s")
-mu_t = c2.number_input("μ_t", *RANGES["mu_t"], step=0.1, key="mu_t")
-sigma_t = c2.number_input("σ_t", *RANGES["sigma_t"], step=0.1, key="sigma_t")
-gamma1 = c3.slider("γ1", *RANGES["gamma1"], step=0.05, key="gamma1")
-to_query(list(DEFAULTS))
+mu_s = c1.number_input("μ_s", *RANGES["mu_s"], step=0.1, **kept(PAGE, "mu_s"))
+sigma_s = c1.number_input("σ_s", *RANGES["sigma_s"], step=0.1, **kept(PAGE, "sigma_s"))
+mu_t = c2.number_input("μ_t", *RANGES["mu_t"], step=0.1, **kept(PAGE, "mu_t"))
+sigma_t = c2.number_input("σ_t", *RANGES["sigma_t"], step=0.1, **kept(PAGE, "sigma_t"))
+gamma1 = c3.slider("γ1", *RANGES["gamma1"], step=0.05, **kept(PAGE, "gamma1"))
+to_query(list(DEFAULTS), page=PAGE)
 
 st.latex(r"D_{KL}(s\|t)=\tfrac12\Big[2\log\tfrac{\sigma_t}{\sigma_s}+\big(\tfrac{\mu_s-\mu_t}"
          r"{\sigma_t}\big)^2+\big(\tfrac{\sigma_s}{\sigma_t}\big)^2-1\Big]\quad(7)")

@@ -10,7 +10,7 @@ from dalab.data import DomainPair
 from dalab.ui import figures as F
 from dalab.ui.modulation import MODE_LABELS, encode_batch, modulation_view, view_csv
 from dalab.ui.sidebar import device, load_model, load_model_or_explain, pick_model
-from dalab.ui.state import clamp, init_from_query, show_link_notes, to_query
+from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -50,25 +50,27 @@ def encoded(path: str, dev: str, n: int, seed: int):
 model, info = load_model_or_explain(m["path"], device())
 cfg = info["config"]
 d = int(cfg["latent_dim"])
+PAGE = "modulation"  # widget keys are "modulation.gamma1", ...; link parameters plain
 RANGES = {"gamma1": (0.1, 3.0), "gamma2": (0.0, 1.0), "dim_x": (0, d - 1), "dim_y": (0, d - 1)}
 init_from_query({"gamma1": float(cfg["gamma1"]), "gamma2": float(cfg["gamma2"]),
                  "mode": "full", "dim_x": 0, "dim_y": min(1, d - 1)}, RANGES,
-                {"mode": list(MODE_LABELS)})
+                {"mode": list(MODE_LABELS)}, page=PAGE)
 show_link_notes()
-for key, (lo, hi) in RANGES.items():  # another model may have fewer latent dimensions
-    clamp(key, lo, hi)
-if st.session_state["mode"] not in MODE_LABELS:
-    st.session_state["mode"] = "full"
+for name, (lo, hi) in RANGES.items():  # another model may have fewer latent dimensions
+    clamp(key(PAGE, name), lo, hi)
+if st.session_state[key(PAGE, "mode")] not in MODE_LABELS:
+    st.session_state[key(PAGE, "mode")] = "full"
 c1, c2, c3 = st.columns(3)
-gamma1 = c1.slider("γ1 (weight of the other domain's h)", 0.1, 3.0, step=0.05, key="gamma1")
-gamma2 = c2.slider("γ2 (weight of the noise ε)", 0.0, 1.0, step=0.05, key="gamma2")
+gamma1 = c1.slider("γ1 (weight of the other domain's h)", 0.1, 3.0, step=0.05,
+                   **kept(PAGE, "gamma1"))
+gamma2 = c2.slider("γ2 (weight of the noise ε)", 0.0, 1.0, step=0.05, **kept(PAGE, "gamma2"))
 mode = c3.radio("Mode", ["full", "pm1", "pm2", "none"], format_func=MODE_LABELS.get,
-                horizontal=True, key="mode")
+                horizontal=True, **kept(PAGE, "mode"))
 c4, c5, c6 = st.columns(3)
-dim_x = c4.number_input("Dimension on x", 0, d - 1, key="dim_x")
-dim_y = c5.number_input("Dimension on y", 0, d - 1, key="dim_y")
-n = c6.select_slider("Images per domain", [64, 128, 256], value=128)
-to_query(["gamma1", "gamma2", "mode", "dim_x", "dim_y"])
+dim_x = c4.number_input("Dimension on x", 0, d - 1, **kept(PAGE, "dim_x"))
+dim_y = c5.number_input("Dimension on y", 0, d - 1, **kept(PAGE, "dim_y"))
+n = c6.select_slider("Images per domain", [64, 128, 256], value=128, **kept(PAGE, "n"))
+to_query(["gamma1", "gamma2", "mode", "dim_x", "dim_y"], page=PAGE)
 st.caption(f"Trained with mode={cfg['mode']}, γ1={cfg['gamma1']}, γ2={cfg['gamma2']}; "
            f"{m['source']} -> {m['target']}, latent size {d}.")
 

@@ -19,12 +19,12 @@ def test_modulation_page_follows_gamma1_and_mode(app_env):
     ratio = _metric(at, "measured KL(st‖ts) / KL(s‖t)")
     acc = _metric(at, "accuracy on x~_ts")
     assert 0 <= acc <= 1
-    at.slider(key="gamma1").set_value(2.0).run()
+    at.slider(key="modulation.gamma1").set_value(2.0).run()
     assert not at.exception
     assert _metric(at, "measured KL(st‖ts) / KL(s‖t)") != ratio
     assert _metric(at, "predicted ratio") == pytest.approx(0.25, abs=1e-3)  # Eq. 10 at 2.0
     assert at.query_params["gamma1"] in ("2.0", ["2.0"])
-    at.radio(key="mode").set_value("none").run()
+    at.radio(key="modulation.mode").set_value("none").run()
     assert _metric(at, "measured KL(st‖ts) / KL(s‖t)") == pytest.approx(1.0)
     ms = next(c.value for c in at.caption if c.value.startswith("New numbers"))
     assert " ms " in ms
@@ -35,7 +35,35 @@ def test_modulation_page_survives_a_bad_link(app_env):
     at.query_params.update({"gamma1": "9", "dim_y": "99", "mode": "nonsense"})
     at.run()
     assert not at.exception, at.exception
-    assert at.slider(key="gamma1").value == 3.0 and at.number_input(key="dim_y").value == 15
+    assert at.slider(key="modulation.gamma1").value == 3.0
+    assert at.number_input(key="modulation.dim_y").value == 15
+
+
+def test_widget_keys_are_per_page_and_kept_across_navigation(app_env):
+    """Issue 14: one shared key made γ1 = 3.0 on Modulation show up on the KL-gap page (whose
+    slider stops at 2.0); each page's own setting must also survive a visit elsewhere."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+    def visit(page):
+        at.query_params.clear()  # a server's navigation drops the link; AppTest keeps it
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, at.exception
+        return at.slider(key=f"{page}.gamma1")
+
+    visit("kl_gap").set_value(1.5).run()
+    visit("modulation").set_value(3.0).run()
+    assert visit("kl_gap").value == 1.5
+    assert visit("modulation").value == 3.0
+
+
+def test_kl_gap_deep_link_is_clamped_into_the_slider(app_env):
+    at = AppTest.from_file(str(ROOT / "pages/kl_gap.py"), default_timeout=60)
+    at.query_params.update({"gamma1": "5", "sigma_t": "nan"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.slider(key="kl_gap.gamma1").value == 2.0
+    assert at.number_input(key="kl_gap.sigma_t").value == 1.0
+    assert any("gamma1: 5 is outside 0.2-2.0" in c.value for c in at.caption)
 
 
 def test_modulation_page_without_a_cdlm_model(tmp_path, monkeypatch):
@@ -54,10 +82,10 @@ def test_bridge_page_follows_steps_and_kind(app_env):
     assert not at.exception, at.exception
     acc = _metric(at, "transfer accuracy source -> target")
     assert 0 <= acc <= 1
-    at.radio(key="kind").set_value("lerp").run()
+    at.radio(key="bridge.kind").set_value("lerp").run()
     assert not at.exception and at.query_params["kind"] in ("lerp", ["lerp"])
-    at.radio(key="pick").set_value("two images").run()
-    at.number_input(key="img_b").set_value(5).run()
+    at.radio(key="bridge.pick").set_value("two images").run()
+    at.number_input(key="bridge.img_b").set_value(5).run()
     assert not at.exception
     assert any("image 5 (class" in c.value for c in at.caption)
 

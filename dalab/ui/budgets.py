@@ -82,7 +82,7 @@ def apptest_ms() -> dict:
         times = []
         for g in GAMMAS:
             t = time.perf_counter()
-            at.slider(key="gamma1").set_value(g).run()
+            at.slider(key="modulation.gamma1").set_value(g).run()
             times.append(1000 * (time.perf_counter() - t))
         out["slider_rerun_ms"] = {"median": statistics.median(times), "max": max(times)}
     pages = {}

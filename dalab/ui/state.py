@@ -1,8 +1,12 @@
 """Widget state <-> query parameters, so a view can be shared as a link.
 
-Call ``init_from_query({"gamma1": 1.0, ...}, ranges={"gamma1": (0.2, 2.0)})`` before the
-widgets (which must use the same names as ``key=``) and ``to_query([...])`` after them. Values
-are parsed with the default's type; a malformed parameter (not a number, ``nan``, ``inf``,
+Widget keys are per page: ``key("kl_gap", "gamma1")`` is ``"kl_gap.gamma1"``, so a page never
+reads another page's widget of the same name (γ1 of Modulation is not γ1 of the KL-gap
+calculator). Query parameters keep the plain name (``/kl_gap?gamma1=0.8``). Call
+``init_from_query({"gamma1": 1.0, ...}, ranges={"gamma1": (0.2, 2.0)}, page="kl_gap")``
+before the widgets (``st.slider(..., **kept("kl_gap", "gamma1"))``: the key, and
+``persist_state="session"`` so the setting survives a visit to another page) and
+``to_query([...], page="kl_gap")`` after them. Values are parsed with the default's type; a malformed parameter (not a number, ``nan``, ``inf``,
 ``1e309``, a string of over ``MAX_PARAM`` characters, a choice not offered) falls back to the
 default, and a number out of its widget's range is clamped, so no link can crash a page.
 Each such change is returned (and kept in ``st.session_state["_link_notes"]``) as a short note
@@ -59,20 +63,32 @@ def parse_value(raw, default, bounds=None, choices=None):
     return value, None
 
 
+def key(page: str, name: str) -> str:
+    """The session-state key of widget ``name`` on ``page``: ``"kl_gap.gamma1"``."""
+    return f"{page}.{name}"
+
+
+def kept(page: str, name: str) -> dict:
+    """A widget's ``key=`` and ``persist_state=`` for ``name`` on ``page``: the per-page key,
+    its value kept for the whole session (a visit to another page does not reset it)."""
+    return {"key": key(page, name), "persist_state": "session"}
+
+
 def init_from_query(defaults: dict, ranges: dict | None = None,
-                    choices: dict | None = None) -> list[str]:
-    """Set each key of ``defaults`` in the session state from the link (once per session);
-    returns the notes of what was clamped or ignored."""
+                    choices: dict | None = None, *, page: str) -> list[str]:
+    """Set ``key(page, name)`` for each ``name`` of ``defaults`` in the session state from the
+    link's parameter ``name`` (once per session); returns the notes of what was clamped or
+    ignored."""
     ranges, choices = ranges or {}, choices or {}
     notes = []
-    for key, default in defaults.items():
-        if key in st.session_state:
+    for name, default in defaults.items():
+        if key(page, name) in st.session_state:
             continue
-        value, note = parse_value(st.query_params.get(key), default, ranges.get(key),
-                                  choices.get(key))
-        st.session_state[key] = value
+        value, note = parse_value(st.query_params.get(name), default, ranges.get(name),
+                                  choices.get(name))
+        st.session_state[key(page, name)] = value
         if note:
-            notes.append(f"link parameter {key}: {note}")
+            notes.append(f"link parameter {name}: {note}")
     if notes:
         st.session_state["_link_notes"] = notes
     return notes
@@ -85,16 +101,18 @@ def show_link_notes() -> None:
         st.caption("; ".join(notes) + ".")
 
 
-def to_query(keys: list[str]) -> None:
-    st.query_params.update({k: st.session_state[k] for k in keys if k in st.session_state})
+def to_query(names: list[str], *, page: str) -> None:
+    """Write the page's widgets ``names`` into the link under their plain names."""
+    st.query_params.update({n: st.session_state[key(page, n)] for n in names
+                            if key(page, n) in st.session_state})
 
 
-def clamp(key: str, lo, hi) -> None:
-    """Keep ``st.session_state[key]`` inside a widget's range (a shared link or another model
-    with fewer latent dimensions must not push a widget out of bounds, which Streamlit
+def clamp(state_key: str, lo, hi) -> None:
+    """Keep ``st.session_state[state_key]`` inside a widget's range (a shared link or another
+    model with fewer latent dimensions must not push a widget out of bounds, which Streamlit
     refuses); a NaN becomes ``lo``."""
-    if key in st.session_state:
-        v = st.session_state[key]
+    if state_key in st.session_state:
+        v = st.session_state[state_key]
         if isinstance(v, float) and not math.isfinite(v):
             v = lo
-        st.session_state[key] = type(st.session_state[key])(min(max(v, lo), hi))
+        st.session_state[state_key] = type(st.session_state[state_key])(min(max(v, lo), hi))
