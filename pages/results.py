@@ -2,8 +2,8 @@
 from pathlib import Path
 
 import streamlit as st
-from dalab.runs import label_use
-from dalab.ui.models import load_results
+from dalab.ui.figures import results_figure
+from dalab.ui.models import load_results, results_table
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -27,15 +27,12 @@ if not rows:
     st.stop()
 pairs = sorted({f"{r['source']}->{r['target']}" for r in rows})
 pair = st.selectbox("Pair", pairs)
-table = [{"method": r["method"] + (f" ({label_use(r)})" if label_use(r) else ""), "mean": r["mean"], "sd": r["sd"], "seeds": r["seeds"],
-          "gap closed": r["gap_closed"], "steps": "/".join(map(str, r["steps"])),
-          "steps/s": r["steps_per_second"], "device": ", ".join(r["device"]),
-          "paper (different dataset)": "; ".join(f"{p['task']}: {p['accuracy']:.3f}"
-                                                 for p in r["paper"])}
-         for r in rows if f"{r['source']}->{r['target']}" == pair]
-table.sort(key=lambda r: -r["mean"])
-st.dataframe(table, hide_index=True, column_config={
+same = [r for r in rows if f"{r['source']}->{r['target']}" == pair]
+st.plotly_chart(results_figure(same))
+st.dataframe(results_table(same), hide_index=True, column_config={
     "mean": st.column_config.NumberColumn(format="%.4f"),
-    "sd": st.column_config.NumberColumn(format="%.4f"),
     "gap closed": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f")})
+st.caption("What you are seeing: the bars are each method's mean over its seeds (the sd as "
+           "error bars; one seed has none, shown as - in the table), the dashed lines the "
+           "source-only (lower) and target-only (upper, uses target labels) levels of the pair.")
 st.download_button("Download benchmarks.json", PATH.read_text(), file_name="benchmarks.json")

@@ -130,3 +130,37 @@ def test_toy_bridge_returns_plot_arrays():
     x_1, y_1, x_2, y_2, out = toy_bridge(steps=5, n=50)
     assert x_1.shape == (50, 2) and out["x_12"].shape == (50, 2) and out["shared_2"].shape == (50, 2)
     assert out["boundary_w"].shape == (2, 2) and len(out["losses"]) == 5
+
+
+# -- Results page (issue 14) ------------------------------------------------------------------
+
+def _bench_row(method, mean, sd, seeds, **extra):
+    return {"source": "mnist", "target": "digits", "method": method, "mean": mean, "sd": sd,
+            "seeds": seeds, "gap_closed": 0.5, "steps": [100], "steps_per_second": 10.0,
+            "device": ["cpu"], "paper": [], **extra}
+
+
+BENCH = [_bench_row("dann", 0.80, 0.011, 3), _bench_row("skada:DANN", 0.76, 0.0, 1),
+         _bench_row("source_only", 0.70, 0.02, 3),
+         _bench_row("target_only", 0.98, 0.004, 3, uses_target_labels=True)]
+
+
+def test_results_table_shows_no_sd_for_one_seed():
+    from dalab.ui.models import results_table
+    table = results_table(BENCH)
+    sd = {r["method"]: r["sd"] for r in table}
+    assert sd["skada:DANN"] == "-" and sd["dann"] == "0.0110"
+    assert [r["method"] for r in table][0] == "target_only (uses target labels)"  # by mean
+
+
+def test_results_figure_bars_per_method_and_the_two_reference_levels():
+    from dalab.ui.figures import results_figure
+    fig = results_figure(BENCH)
+    bars = fig.data[0]
+    assert list(bars.x) == ["dann", "skada:DANN"] and list(bars.y) == [0.80, 0.76]
+    assert list(bars.error_y.array) == [0.011, 0.0]  # no error bar from a single seed
+    levels = sorted(s.y0 for s in fig.layout.shapes)
+    assert levels == [0.70, 0.98]
+    texts = " ".join(a.text for a in fig.layout.annotations)
+    assert "source-only 0.700" in texts and "target-only 0.980" in texts
+    assert fig.layout.yaxis.title.text == "mean target test accuracy"

@@ -118,6 +118,30 @@ def curves_figure(history: list[dict], keys: tuple[str, ...] = ("loss",),
     return fig
 
 
+def results_figure(rows: list[dict]) -> go.Figure:
+    """One pair's benchmark rows (``dalab.ui.models.load_results``) as bars of the mean target
+    test accuracy per method, best first, the sd over seeds as error bars (none for a single
+    seed), and the ``source_only`` (lower bound) and ``target_only`` (upper bound, uses target
+    labels) means as dashed reference lines instead of bars."""
+    bounds = {r["method"]: r["mean"] for r in rows if r["method"] in ("source_only",
+                                                                       "target_only")}
+    bars = sorted((r for r in rows if r["method"] not in bounds), key=lambda r: -r["mean"])
+    fig = go.Figure(go.Bar(
+        x=[r["method"] for r in bars], y=[r["mean"] for r in bars],
+        error_y=dict(type="data", array=[r["sd"] if r["seeds"] > 1 else 0.0 for r in bars]),
+        text=[f"{r['mean']:.3f}" for r in bars], textposition="outside",
+        hovertext=[f"{r['seeds']} seed(s)" for r in bars], marker_color=SOURCE_COLOUR))
+    for method, name, colour in (("source_only", "source-only", "gray"),
+                                 ("target_only", "target-only", TARGET_COLOUR)):
+        if method in bounds:
+            fig.add_hline(y=bounds[method], line_dash="dash", line_color=colour,
+                          annotation_text=f"{name} {bounds[method]:.3f}",
+                          annotation_position="top left")
+    fig.update_layout(yaxis_title="mean target test accuracy", yaxis_range=[0, 1.05],
+                      height=380, margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
 # -- images ---------------------------------------------------------------------------------
 
 def tile_images(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:

@@ -78,6 +78,21 @@ def load_results(path: str | Path) -> tuple[list[dict], str | None]:
     return good, (f"{left} malformed row(s) of {path} left out." if left else None)
 
 
+def results_table(rows: list[dict]) -> list[dict]:
+    """The Results page's table of one pair's benchmark rows (:func:`load_results`), best mean
+    first: the method (with its use of target labels), mean, sd (``"-"`` for a single seed,
+    which has no sd), seeds, gap closed, steps, steps/s, device and the papers' numbers."""
+    table = [{"method": r["method"] + (f" ({label_use(r)})" if label_use(r) else ""),
+              "mean": r["mean"], "sd": f"{r['sd']:.4f}" if r["seeds"] > 1 else "-",
+              "seeds": r["seeds"], "gap closed": r["gap_closed"],
+              "steps": "/".join(map(str, r["steps"])), "steps/s": r["steps_per_second"],
+              "device": ", ".join(r["device"]),
+              "paper (different dataset)": "; ".join(f"{p['task']}: {p['accuracy']:.3f}"
+                                                     for p in r["paper"])}
+             for r in rows]
+    return sorted(table, key=lambda r: -r["mean"])
+
+
 def accuracy_text(value, labels: str = "") -> str:
     """A model's recorded target accuracy for a label: ``"0.858"``, or ``"-"`` when there is
     none yet (a run killed before its first evaluation, a target without labels); ``labels``
