@@ -1,7 +1,7 @@
 """KL-gap calculator: CDLM's Eq. 7-15 for one latent dimension, live."""
 import streamlit as st
 
-from dalab.ui.figures import gap_ratio_figure, gap_table
+from dalab.ui.figures import gap_ratio_figure, gap_table, gaussians_figure, unit_sigma_note
 from dalab.ui.navigation import ensure_app_navigation
 from dalab.ui.state import init_from_query, kept, show_link_notes, to_query
 
@@ -27,6 +27,8 @@ mu_t = c2.number_input("μ_t", *RANGES["mu_t"], step=0.1, **kept(PAGE, "mu_t"))
 sigma_t = c2.number_input("σ_t", *RANGES["sigma_t"], step=0.1, **kept(PAGE, "sigma_t"))
 gamma1 = c3.slider("γ1", *RANGES["gamma1"], step=0.05, **kept(PAGE, "gamma1"))
 to_query(list(DEFAULTS), page=PAGE)
+if unit_sigma_note(sigma_s):
+    st.warning(unit_sigma_note(sigma_s))
 
 st.latex(r"D_{KL}(s\|t)=\tfrac12\Big[2\log\tfrac{\sigma_t}{\sigma_s}+\big(\tfrac{\mu_s-\mu_t}"
          r"{\sigma_t}\big)^2+\big(\tfrac{\sigma_s}{\sigma_t}\big)^2-1\Big]\quad(7)")
@@ -37,9 +39,14 @@ rows = gap_table(mu_s, sigma_s, mu_t, sigma_t, gamma1)
 st.dataframe(rows, hide_index=True, column_config={"value": st.column_config.NumberColumn(
     format="%.4f")})
 st.metric("gap ratio KL(st‖ts) / KL(s‖t) (Eq. 10)", f"{rows[3]['value']:.3f}")
-st.plotly_chart(gap_ratio_figure(gamma1))
-st.caption("What you are seeing: the curve is Eq. 10 for every γ1; the dot is yours. Eq. 9-10 "
-           "assume σ_s ≈ 1 and γ1 ≫ γ2 (Sec. 3.2.2); Eq. 7 and 12 hold for any σ.")
+left, right = st.columns(2)
+left.plotly_chart(gaussians_figure(mu_s, sigma_s, mu_t, sigma_t, gamma1), key="gaussians")
+right.plotly_chart(gap_ratio_figure(gamma1), key="ratio")
+st.caption("What you are seeing: left, the two domains' Gaussians and the modulated codes z_st, "
+           "z_ts with Eq. 5-6's moments (μ_st = μ_s + γ1 μ_t, σ_st = γ1 σ_s σ_t): above "
+           "γ1 = 0.5 the dashed curves overlap more than s and t do. Right, Eq. 10 for "
+           "every γ1; the dot is yours. Eq. 5-6 and 9-10 assume σ_s ≈ 1 and γ1 ≫ γ2 "
+           "(Sec. 3.2.2); Eq. 7 and 12 hold for any σ.")
 st.download_button("Download the table (CSV)",
                    "equation,quantity,value\n" + "\n".join(
                        f"{r['equation']},\"{r['quantity']}\",{r['value']}" for r in rows),

@@ -162,3 +162,10 @@ def test_alignment_page_with_the_same_model_left_and_right(app_env):
     at.slider[0].set_value(100).run()
     at.selectbox[1].set_value(at.selectbox[0].value).run()
     assert not at.exception, at.exception
+
+
+def test_kl_gap_page_warns_when_sigma_s_is_not_one(app_env):
+    at = AppTest.from_file(str(ROOT / "pages/kl_gap.py"), default_timeout=60).run()
+    assert not at.exception and not at.warning
+    at.number_input(key="kl_gap.sigma_s").set_value(2.0).run()
+    assert not at.exception and "Eq. 9-10" in at.warning[0].value

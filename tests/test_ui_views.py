@@ -164,3 +164,39 @@ def test_results_figure_bars_per_method_and_the_two_reference_levels():
     texts = " ".join(a.text for a in fig.layout.annotations)
     assert "source-only 0.700" in texts and "target-only 0.980" in texts
     assert fig.layout.yaxis.title.text == "mean target test accuracy"
+
+
+# -- KL-gap calculator (issue 14) -------------------------------------------------------------
+
+@pytest.mark.parametrize("gamma1", [0.2, 0.3, 0.33, 0.5, 2.0])
+def test_gap_ratio_figure_keeps_the_marker_inside_the_axis(gamma1):
+    from dalab.analysis.kl import gap_ratio
+    from dalab.ui.figures import gap_ratio_figure
+    fig = gap_ratio_figure(gamma1)
+    lo, hi = fig.layout.yaxis.range
+    assert lo <= gap_ratio(gamma1) < hi
+
+
+def test_gaussians_figure_draws_the_four_densities_with_the_pages_moments():
+    from dalab.analysis.kl import modulated_moments
+    from dalab.ui.figures import gaussians_figure
+    mu_s, sd_s, mu_t, sd_t, g1 = 2.0, 0.5, -1.0, 1.5, 0.8
+    fig = gaussians_figure(mu_s, sd_s, mu_t, sd_t, g1)
+    assert [t.name.split(" ")[0] for t in fig.data] == ["s", "t", "z_st", "z_ts"]
+    m_st, s_st, m_ts, s_ts = modulated_moments(mu_s, sd_s, mu_t, sd_t, g1)
+    for trace, (mu, sd) in zip(fig.data, [(mu_s, sd_s), (mu_t, sd_t), (m_st, s_st),
+                                          (m_ts, s_ts)]):
+        x, y = np.asarray(trace.x), np.asarray(trace.y)
+        assert x[np.argmax(y)] == pytest.approx(mu, abs=(x[1] - x[0]))  # the peak at mu
+        assert y.max() == pytest.approx(1 / (sd * np.sqrt(2 * np.pi)), rel=1e-2)
+        assert np.trapezoid(y, x) == pytest.approx(1.0, abs=1e-3)  # all the mass is drawn
+    # a new mu moves the curves (the old plot ignored mu and sigma)
+    moved = gaussians_figure(mu_s + 3, sd_s, mu_t, sd_t, g1)
+    assert np.asarray(moved.data[0].x)[np.argmax(moved.data[0].y)] > mu_s + 2
+
+
+def test_unit_sigma_note_only_when_sigma_s_is_not_one():
+    from dalab.ui.figures import unit_sigma_note
+    assert unit_sigma_note(1.0) is None
+    note = unit_sigma_note(2.0)
+    assert "σ_s = 1" in note and "Eq. 9" in note and "2" in note

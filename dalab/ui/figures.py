@@ -25,10 +25,47 @@ def gap_ratio_figure(gamma1: float, lo: float = 0.2, hi: float = 2.0, n: int = 1
     fig.add_hline(y=1.0, line_dash="dot", annotation_text="no change (ratio 1)")
     fig.add_vline(x=0.5, line_dash="dash", line_color="gray",
                   annotation_text="γ1 = 0.5: above it the gap shrinks")
+    # the curve is cut at 4 (it reaches 16 at 0.2), but never below the chosen dot
+    top = max(min(4.0, float(r.max()) * 1.05), 1.1 * K.gap_ratio(gamma1))
     fig.update_layout(xaxis_title="γ1", yaxis_title="KL(st‖ts) / KL(s‖t)",
-                      yaxis_range=[0, min(4.0, float(r.max()) * 1.05)], height=380,
+                      yaxis_range=[0, top], height=380, margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def gaussians_figure(mu_s, sigma_s, mu_t, sigma_t, gamma1, n: int = 401) -> go.Figure:
+    """The KL-gap calculator's four Gaussians of one latent dimension as densities: the source
+    ``s = N(mu_s, sigma_s)``, the target ``t`` and the fully modulated codes ``z_st, z_ts`` with
+    CDLM Eq. 5-6's moments (:func:`dalab.analysis.kl.modulated_moments`, the ones Eq. 9 uses).
+    Each curve has a grid of its own over ``mu +- 5 sigma`` besides the shared one, so a narrow
+    Gaussian next to a wide one is still drawn whole."""
+    mu_st, sd_st, mu_ts, sd_ts = (float(v) for v in
+                                  K.modulated_moments(mu_s, sigma_s, mu_t, sigma_t, gamma1))
+    curves = [("s", "source N(μ_s, σ_s)", mu_s, sigma_s, SOURCE_COLOUR, "solid"),
+              ("t", "target N(μ_t, σ_t)", mu_t, sigma_t, TARGET_COLOUR, "solid"),
+              ("z_st", "(Eq. 5)", mu_st, sd_st, MODULATION_STYLE["mu_st"][1], "dash"),
+              ("z_ts", "(Eq. 6)", mu_ts, sd_ts, MODULATION_STYLE["mu_ts"][1], "dash")]
+    lo = min(m - 5 * sd for _, _, m, sd, _, _ in curves)
+    hi = max(m + 5 * sd for _, _, m, sd, _, _ in curves)
+    shared = np.linspace(lo, hi, n)
+    fig = go.Figure()
+    for short, what, m, sd, colour, dash in curves:
+        x = np.union1d(shared, np.linspace(m - 5 * sd, m + 5 * sd, n))
+        y = np.exp(-0.5 * ((x - m) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{short} {what}: μ = {m:.3g}, "
+                                 f"σ = {sd:.3g}", line=dict(color=colour, dash=dash)))
+    fig.update_layout(xaxis_title="latent value", yaxis_title="density", height=380,
                       margin=dict(l=10, r=10, t=30, b=10))
     return fig
+
+
+def unit_sigma_note(sigma_s) -> str | None:
+    """A warning for the KL-gap calculator when ``sigma_s != 1``: Eq. 9-10 (and Eq. 5-6's
+    moments) assume a unit source sigma (CDLM Sec. 3.2.2); Eq. 7, 12 and 15 hold for any."""
+    if abs(float(sigma_s) - 1.0) <= 1e-9:
+        return None
+    return (f"σ_s = {float(sigma_s):g}: Eq. 9-10 (and the moments of z_st, z_ts, Eq. 5-6) assume "
+            "σ_s = 1 (Sec. 3.2.2), so their rows and the ratio are outside their assumptions "
+            "here; Eq. 7, 12 and 15 hold for any σ.")
 
 
 def gap_table(mu_s, sigma_s, mu_t, sigma_t, gamma1) -> list[dict]:
