@@ -6,7 +6,7 @@ from dalab.analysis.alignment import mmd_rbf, proxy_a_distance
 from dalab.analysis.embed import embed
 from dalab.data import DomainPair
 from dalab.ui.figures import embedding_figure
-from dalab.ui.models import accuracy_text, available, encode_test_sets
+from dalab.ui.models import accuracy_text, available, encode_test_sets, picker_label
 from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -21,9 +21,11 @@ if not models:
             "dann on mnist -> digits), then come back.")
     st.stop()
 labels = [m["label"] for m in models]
+shown = dict(zip(labels, map(picker_label, models))).get  # models at chance say so
 c1, c2 = st.columns(2)
-left = c1.selectbox("Model (left)", labels, index=chosen_index(models))
-right = c2.selectbox("Model (right)", labels, index=min(1, len(labels) - 1))
+left = c1.selectbox("Model (left)", labels, index=chosen_index(models), format_func=shown)
+right = c2.selectbox("Model (right)", labels, index=min(1, len(labels) - 1),
+                     format_func=shown)
 c3, c4, c5 = st.columns(3)
 method = c3.radio("Map", ["tsne", "umap"], horizontal=True)
 n = c4.slider("Points per domain", 100, 1000, 500, 100)

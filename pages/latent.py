@@ -6,7 +6,7 @@ import streamlit as st
 from dalab.analysis.latent import histograms_vs_prior, prior_report
 from dalab.data import DomainPair
 from dalab.ui.figures import histogram_figure, kl_per_dimension_figure
-from dalab.ui.models import available, encode_test_sets
+from dalab.ui.models import available, encode_test_sets, picker_label
 from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -21,9 +21,11 @@ if not models:
     st.info("No model with features yet: train one on the Train page, then come back.")
     st.stop()
 labels = [m["label"] for m in models]
+shown = dict(zip(labels, map(picker_label, models))).get  # models at chance say so
 c1, c2 = st.columns(2)
-left = c1.selectbox("Model (left)", labels, index=chosen_index(models))
-right = c2.selectbox("Model (right, e.g. a baseline)", labels, index=min(1, len(labels) - 1))
+left = c1.selectbox("Model (left)", labels, index=chosen_index(models), format_func=shown)
+right = c2.selectbox("Model (right, e.g. a baseline)", labels, index=min(1, len(labels) - 1),
+                     format_func=shown)
 
 
 def model_of(path: str):

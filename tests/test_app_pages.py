@@ -169,3 +169,32 @@ def test_kl_gap_page_warns_when_sigma_s_is_not_one(app_env):
     assert not at.exception and not at.warning
     at.number_input(key="kl_gap.sigma_s").set_value(2.0).run()
     assert not at.exception and "Eq. 9-10" in at.warning[0].value
+
+
+def test_sidebar_opens_on_the_best_working_model_and_flags_chance(app_env, tmp_path,
+                                                                 monkeypatch):
+    """Issue 14: the sidebar opened on the first model listed, a bridge at chance (0.10). Both
+    tiny models are at chance, so a copy of the zoo records tiny-cdlm at 0.80."""
+    import json
+    import shutil
+
+    import streamlit as st
+    from dalab.ui.models import AT_CHANCE
+    zoo = tmp_path / "zoo"
+    shutil.copytree(app_env, zoo)
+    index = json.loads((zoo / "index.json").read_text())
+    for e in index["entries"]:
+        if e["name"] == "tiny-cdlm":
+            e["accuracy"]["target_test"] = 0.8
+    (zoo / "index.json").write_text(json.dumps(index))
+    monkeypatch.setenv("DALAB_ZOO_DIR", str(zoo))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    labels = at.sidebar.selectbox(key="dalab_model_index").options
+    assert [AT_CHANCE in x for x in labels] == [True, False], labels  # bridge first, at chance
+    assert Path(at.session_state["dalab_model"]).name == "tiny-cdlm"
+    at.sidebar.selectbox(key="dalab_model_index").set_value(0).run()  # the user's choice holds
+    assert Path(at.session_state["dalab_model"]).name == "tiny-bridge"
+    at.sidebar.selectbox(key="dalab_pair").set_value("mnist -> digits").run()
+    assert Path(at.session_state["dalab_model"]).name == "tiny-cdlm"  # a new pair: its best

@@ -200,3 +200,36 @@ def test_unit_sigma_note_only_when_sigma_s_is_not_one():
     assert unit_sigma_note(1.0) is None
     note = unit_sigma_note(2.0)
     assert "σ_s = 1" in note and "Eq. 9" in note and "2" in note
+
+
+# -- default model and the at-chance flag (issue 14) -------------------------------------------
+
+def _model(name, acc, source="mnist", target="digits", num_classes=10):
+    return {"label": f"zoo: {name}", "path": name, "method": name.split("_")[0],
+            "source": source, "target": target, "accuracy": acc, "num_classes": num_classes}
+
+
+def test_at_chance_is_one_and_a_half_times_the_uniform_guess():
+    from dalab.ui.models import at_chance
+    assert at_chance(0.10, 10) and at_chance(0.15, 10) and not at_chance(0.16, 10)
+    assert at_chance(0.75, 2) and not at_chance(0.76, 2)
+    assert not at_chance(None, 10) and not at_chance(0.1, None)  # unknown: not flagged
+
+
+def test_default_model_is_the_best_working_model_of_the_pair():
+    from dalab.ui.models import default_index
+    models = [_model("bridge_m2d", 0.10), _model("cdlm_m2d", 0.86), _model("dann_m2d", None),
+              _model("dfa_d2m", 0.95, "digits", "mnist"), _model("dann_m2d_b", 0.80)]
+    assert default_index(models, "mnist -> digits") == 1
+    assert default_index(models, None) == 3  # any pair: the best of all
+    assert default_index(models, "mnist -> mnistm") == 3  # no model of that pair: all
+    chance = [_model("bridge_a", 0.10), _model("bridge_b", 0.12), _model("x", None)]
+    assert default_index(chance, "mnist -> digits") == 1  # all at chance: still the best
+    assert default_index([], None) == 0
+
+
+def test_picker_label_flags_a_model_at_chance_and_keeps_its_name():
+    from dalab.ui.models import AT_CHANCE, picker_label
+    m = _model("bridge_m2d", 0.10)
+    assert picker_label(m) == "zoo: bridge_m2d"  # not marked by available(): no flag
+    assert picker_label({**m, "at_chance": True}) == "zoo: bridge_m2d" + AT_CHANCE

@@ -13,14 +13,17 @@ from ..data import DomainPair
 from ..runs import RunError, label_use, read_run_info, run_status
 
 RUNS_DIR = Path("runs")
+CHANCE = 1.5  # a target accuracy <= CHANCE / num_classes is "at chance" (uniform guess 1/n)
+AT_CHANCE = " (at chance)"  # after such a model's label in every picker: picker_label
 
 
 def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
               problems: list | None = None) -> list[dict]:
-    """``[{"label", "path", "method", "source", "target", "accuracy", "origin"}]``: zoo first,
-    then the user's runs (newest first). ``capability`` keeps only methods that declare it.
-    A malformed zoo entry or run is left out, never raised: pass a list as ``problems`` to
-    receive one line per left-out item."""
+    """``[{"label", "path", "method", "source", "target", "accuracy", "num_classes",
+    "at_chance", "origin", ...}]``: zoo first, then the user's runs (newest first). ``capability`` keeps only methods
+    that declare it. ``at_chance``: whether the recorded target accuracy is no better than
+    chance (:func:`at_chance`; pickers show it, :func:`picker_label`). A malformed zoo entry or run is left out, never
+    raised: pass a list as ``problems`` to receive one line per left-out item."""
     from ..methods import METHODS
 
     out = []
@@ -28,10 +31,15 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
     if problems is not None:
         problems.extend(bad)
     for e in entries:
-        out.append({"label": f"zoo: {e['name']}", "path": str(zoo.zoo_dir() / e["path"]),
+        path = zoo.zoo_dir() / e["path"]
+        try:  # the index does not record it; the entry's run description does
+            num_classes = read_run_info(path)["num_classes"]
+        except (RunError, OSError):
+            num_classes = None
+        out.append({"label": f"zoo: {e['name']}", "path": str(path),
                     "method": e["method"], "source": e["source"], "target": e["target"],
-                    "accuracy": e["accuracy"].get("target_test"), "origin": "zoo",
-                    "labels": label_use(e)})
+                    "accuracy": e["accuracy"].get("target_test"), "num_classes": num_classes,
+                    "origin": "zoo", "labels": label_use(e)})
     runs = sorted(Path(runs_dir).glob("**/config.json"), key=lambda p: p.stat().st_mtime,
                   reverse=True) if Path(runs_dir).is_dir() else []
     for cfg in runs:
@@ -42,7 +50,8 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
                      "path": str(cfg.parent), "method": info["method"],
                      "source": info["pair"]["source"], "target": info["pair"]["target"],
                      "accuracy": (info.get("accuracy") or {}).get("target_test"),
-                     "origin": "run", "status": status, "labels": label_use(info)}
+                     "num_classes": info["num_classes"], "origin": "run", "status": status,
+                     "labels": label_use(info)}
         except (RunError, KeyError, TypeError, AttributeError, OSError) as err:
             if problems is not None:
                 problems.append(f"{cfg}: left out ({type(err).__name__}: {err})")
@@ -50,10 +59,45 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
         if status in ("running", "incomplete"):  # a checkpoint's weights: say so
             entry["label"] += f" ({status}, step {info.get('steps', '?')})"
         out.append(entry)
+    for m in out:
+        m["at_chance"] = at_chance(m["accuracy"], m["num_classes"])
     if capability:
         out = [m for m in out if m["method"] in METHODS
                and capability in METHODS[m["method"]].capabilities]
     return out
+
+
+def at_chance(accuracy, num_classes) -> bool:
+    """Whether a recorded target accuracy is no better than chance: ``<= 1.5 / num_classes``
+    (0.15 for ten classes). No accuracy or no class count: ``False`` (unknown, not flagged)."""
+    return (isinstance(accuracy, (int, float)) and isinstance(num_classes, int)
+            and num_classes > 0 and accuracy <= CHANCE / num_classes)
+
+
+def picker_label(m: dict) -> str:
+    """A model's label as a picker lists it: ``"zoo: bridge_mnist_to_digits (at chance)"`` when
+    its target accuracy is at chance, else ``m["label"]`` itself (which stays the model's
+    name for lookups)."""
+    return m["label"] + (AT_CHANCE if m.get("at_chance") else "")
+
+
+def pair_of(m: dict) -> str:
+    """A model's pair as the pickers name it: ``"mnist -> digits"``."""
+    return f"{m['source']} -> {m['target']}"
+
+
+def default_index(models: list[dict], pair: str | None = None) -> int:
+    """Index in ``models`` (entries of :func:`available`, already narrowed to what a page can
+    show) of the model a picker opens on: among the models of ``pair`` (all models when none
+    is of that pair, or ``pair`` is None or "any pair"), the highest recorded target accuracy,
+    models at chance (:func:`at_chance`) and models without an accuracy last; 0 for none."""
+    of_pair = [i for i, m in enumerate(models) if pair_of(m) == pair] or range(len(models))
+
+    def rank(i):
+        acc, n = models[i]["accuracy"], models[i].get("num_classes")
+        known = isinstance(acc, (int, float))
+        return (known and not at_chance(acc, n), acc if known else -1.0)
+    return max(of_pair, key=rank, default=0)
 
 
 RESULT_FIELDS = ("source", "target", "method", "mean", "sd", "seeds", "gap_closed", "steps",

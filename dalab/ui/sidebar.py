@@ -3,7 +3,9 @@
 The sidebar stores the chosen pair, model and device in ``st.session_state`` (keys
 ``dalab_pair``, ``dalab_model``, ``dalab_device``); a page asks :func:`pick_model` for a model
 of the kind it can show, which defaults to the sidebar's choice when that one fits. Pages run
-alone (AppTest) work too: without a sidebar the first suitable model is the default.
+alone (AppTest) work too: without a sidebar the best working model (the highest recorded target
+accuracy, models at chance last: ``models.default_index``) is the default, as it is in the
+sidebar itself.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import streamlit as st
 import torch
 
 from ..runs import RunError, load_run
-from .models import accuracy_text, available
+from .models import accuracy_text, available, default_index, pair_of, picker_label
 
 ANY = "any pair"
 NO_MODEL_HELP = ("Train one on the **Train** page (it is saved under `runs/app/` and appears "
@@ -69,15 +71,17 @@ def draw() -> None:
     models = models_cached()
     with st.sidebar:
         st.header("Model")
-        pairs = sorted({f"{m['source']} -> {m['target']}" for m in models})
+        pairs = sorted({pair_of(m) for m in models})
         pair = st.selectbox("Pair", [ANY] + pairs, key="dalab_pair",
-                            help="Pages that show a model start from the one chosen here.")
-        shown = [m for m in models if pair == ANY or f"{m['source']} -> {m['target']}" == pair]
+                            help="Pages that show a model start from the one chosen here.",
+                            on_change=st.session_state.pop, args=("dalab_model_index", None))
+        shown = [m for m in models if pair == ANY or pair_of(m) == pair]
         if shown:
-            labels = [f"{m['method']} · {m['label']} ({accuracy_text(m['accuracy'], m.get('labels', ''))})"
-                      for m in shown]
-            i = st.selectbox("Model", range(len(shown)), format_func=labels.__getitem__,
-                             key="dalab_model_index")
+            labels = [f"{m['method']} · {picker_label(m)} "
+                      f"({accuracy_text(m['accuracy'], m.get('labels', ''))})" for m in shown]
+            # a new pair opens on its best working model (the callback above forgot the index)
+            i = st.selectbox("Model", range(len(shown)), index=default_index(shown, pair),
+                             format_func=labels.__getitem__, key="dalab_model_index")
             st.session_state["dalab_model"] = shown[min(i, len(shown) - 1)]["path"]
         else:
             st.caption("No trained model yet. " + NO_MODEL_HELP.format(method="cdlm"))
@@ -95,26 +99,25 @@ def draw() -> None:
 def pick_model(method: str | None = None, capability: str | None = None,
                label: str = "Model", key: str | None = None) -> dict | None:
     """A selectbox of the models a page can show (``method`` and/or ``capability``), defaulting
-    to the sidebar's choice, then to the sidebar's pair. ``None`` (with an explanation on the
-    page) when there is none."""
+    to the sidebar's choice, then to the best working model of the sidebar's pair
+    (:func:`chosen_index`). ``None`` (with an explanation on the page) when there is none."""
     models = [m for m in models_cached(capability) if method is None or m["method"] == method]
     if not models:
         st.info(f"No {method or capability or ''} model yet. "
                 + NO_MODEL_HELP.format(method=method or "dann"))
         return None
-    chosen, pair = st.session_state.get("dalab_model"), st.session_state.get("dalab_pair", ANY)
-    paths = [m["path"] for m in models]
-    index = paths.index(chosen) if chosen in paths else next(
-        (i for i, m in enumerate(models) if f"{m['source']} -> {m['target']}" == pair), 0)
-    labels = [f"{m['label']} ({m['source']} -> {m['target']}, target acc "
+    index = chosen_index(models)
+    labels = [f"{picker_label(m)} ({m['source']} -> {m['target']}, target acc "
               f"{accuracy_text(m['accuracy'], m.get('labels', ''))})" for m in models]
     i = st.selectbox(label, range(len(models)), index=index, format_func=labels.__getitem__,
                      key=key)
     return models[i]
 
 
-def chosen_index(models: list[dict], default: int = 0) -> int:
-    """Index of the sidebar's model in ``models`` (entries of ``available``), else ``default``."""
+def chosen_index(models: list[dict]) -> int:
+    """Index of the sidebar's model in ``models`` (entries of ``available``), else of the best
+    working model of the sidebar's pair (:func:`dalab.ui.models.default_index`)."""
     paths = [m["path"] for m in models]
     chosen = st.session_state.get("dalab_model")
-    return paths.index(chosen) if chosen in paths else default
+    return paths.index(chosen) if chosen in paths else default_index(
+        models, st.session_state.get("dalab_pair", ANY))
