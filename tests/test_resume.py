@@ -34,7 +34,7 @@ def _die_after_checkpoint(at):
     return cb
 
 
-@pytest.mark.parametrize("method,steps", [("dann", 100), ("dfa_mcd", 40), ("bridge", 40),
+@pytest.mark.parametrize("method,steps", [("dann", 100), ("dfa_mcd", 20), ("bridge", 40),
                                           ("lstnet", 6)])
 def test_two_halves_with_a_resume_equal_one_run_bit_for_bit(tmp_path, method, steps):
     """2 x steps/2 with a resume in between ends with the weights, optimizer moments and
@@ -133,8 +133,8 @@ def test_cli_train_refuses_to_overwrite_a_run_and_resumes_one(tmp_path, capsys):
 _TRAINER = """
 import sys
 from dalab.train import train
-train("dann", "mnist", "digits", 600, seed=0, out=sys.argv[1], checkpoint_every=20,
-      eval_every=200, device="cpu")
+train("dann", "mnist", "digits", 240, seed=0, out=sys.argv[1], checkpoint_every=20,
+      eval_every=120, device="cpu", overrides=["batch_size=32"])
 """
 
 
@@ -163,7 +163,7 @@ def test_kill_9_mid_run_leaves_a_run_everything_can_read_and_resume(tmp_path, ca
         if proc.poll() is None:
             proc.kill()
     info = runs.read_run_info(run_dir)
-    assert runs.run_status(info) == "incomplete" and 60 <= info["steps"] < 600
+    assert runs.run_status(info) == "incomplete" and 60 <= info["steps"] < 240
     # eval: loads the checkpoint's weights and says the run is incomplete
     assert main(["eval", str(run_dir)]) == 0
     out = capsys.readouterr().out
@@ -176,10 +176,10 @@ def test_kill_9_mid_run_leaves_a_run_everything_can_read_and_resume(tmp_path, ca
     # the app's model list shows it, flagged
     [entry] = [e for e in available(tmp_path) if e["origin"] == "run"]
     assert entry["status"] == "incomplete" and "incomplete, step" in entry["label"]
-    # and it resumes to the planned 600 steps
+    # and it resumes to the planned 240 steps
     _, res, _ = resume(run_dir, device="cpu")
-    assert res.status == "finished" and res.steps_done == 600
-    assert [r["step"] for r in runs.read_metrics(run_dir)] == list(range(1, 601))
+    assert res.status == "finished" and res.steps_done == 240
+    assert [r["step"] for r in runs.read_metrics(run_dir)] == list(range(1, 241))
     assert bench.summarize(bench_dir)[0]["seeds"] == 1
 
 
@@ -250,8 +250,8 @@ def test_ctrl_c_saves_a_resumable_run_and_resume_matches_an_uninterrupted_one(tm
     uninterrupted run ends."""
     out = tmp_path / "ctrl-c"
     args = ["-m", "dalab", "train", "--method", "dann", "--source", "mnist", "--target",
-            "digits", "--steps", "400", "--eval-every", "100", "--out", str(out), "-q",
-            "--device", "cpu"]
+            "digits", "--steps", "150", "--eval-every", "75", "--out", str(out), "-q",
+            "--device", "cpu", "--set", "batch_size=32"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -265,11 +265,12 @@ def test_ctrl_c_saves_a_resumable_run_and_resume_matches_an_uninterrupted_one(tm
     assert proc.returncode == 130, err
     assert "interrupted by SIGINT" in err and "--resume" in err
     info = runs.read_run_info(out)
-    assert info["status"] == "stopped" and 30 <= info["steps"] < 400
+    assert info["status"] == "stopped" and 30 <= info["steps"] < 150
     assert runs.load_run(out)[1]["steps"] == info["steps"]  # loadable as it is
     assert main(["train", "--resume", str(out), "-q", "--device", "cpu"]) == 0
     resumed, _ = runs.load_run(out)
-    whole, _, _ = train("dann", "mnist", "digits", 400, seed=0, eval_every=100, device="cpu")
+    whole, _, _ = train("dann", "mnist", "digits", 150, seed=0, eval_every=75, device="cpu",
+                        overrides=["batch_size=32"])
     for k, v in whole.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), k
-    assert [r["step"] for r in runs.read_metrics(out)] == list(range(1, 401))
+    assert [r["step"] for r in runs.read_metrics(out)] == list(range(1, 151))

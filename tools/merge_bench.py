@@ -1,6 +1,6 @@
 """Replace the rows of some methods in docs/benchmarks.json/.md with rows summarised from a
 benchmark folder, keeping every other row (the benchmark of one method can be rerun without
-retraining the rest):
+retraining the rest), and the same for the selection table (benchmarks-selection.json):
 
     python tools/merge_bench.py --methods lstnet --bench-dir runs/bench --command "..."
 """
@@ -29,8 +29,15 @@ def main() -> None:
     rows = [r for r in old if (r["source"], r["target"], r["method"]) not in pairs] + new
     rows.sort(key=lambda r: (r["source"], r["target"], r["method"]))
     bench.add_gap_closed(rows)  # against the rows now in the table
-    md, js = bench.write_docs(rows, a.docs, a.command)
-    print(f"wrote {md} and {js}: {len(new)} row(s) replaced or added")
+    sel_path = Path(a.docs) / "benchmarks-selection.json"
+    old_sel = json.loads(sel_path.read_text()) if sel_path.is_file() else []
+    new_sel = [r for r in bench.selection_rows(a.bench_dir) if r["method"] in methods]
+    keys = {(r["source"], r["target"], r["method"]) for r in new_sel}
+    sel = [r for r in old_sel if (r["source"], r["target"], r["method"]) not in keys] + new_sel
+    sel.sort(key=lambda r: (r["source"], r["target"], r["method"]))
+    md, js = bench.write_docs(rows, a.docs, a.command, sel)
+    print(f"wrote {md} and {js}: {len(new)} row(s) replaced or added, "
+          f"{len(new_sel)} selection row(s)")
 
 
 if __name__ == "__main__":
