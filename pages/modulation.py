@@ -8,7 +8,8 @@ import streamlit as st
 from dalab.analysis.kl import gap_ratio
 from dalab.data import DomainPair
 from dalab.ui import figures as F
-from dalab.ui.modulation import MODE_LABELS, encode_batch, modulation_view, view_csv
+from dalab.ui.modulation import (MODE_LABELS, encode_batch, modulation_view, trained_gammas,
+                                 view_csv)
 from dalab.ui.sidebar import device, load_model, load_model_or_explain, pick_model
 from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
@@ -52,10 +53,16 @@ cfg = info["config"]
 d = int(cfg["latent_dim"])
 PAGE = "modulation"  # widget keys are "modulation.gamma1", ...; link parameters plain
 RANGES = {"gamma1": (0.1, 3.0), "gamma2": (0.0, 1.0), "dim_x": (0, d - 1), "dim_y": (0, d - 1)}
-init_from_query({"gamma1": float(cfg["gamma1"]), "gamma2": float(cfg["gamma2"]),
-                 "mode": "full", "dim_x": 0, "dim_y": min(1, d - 1)}, RANGES,
-                {"mode": list(MODE_LABELS)}, page=PAGE)
+init_from_query({**trained_gammas(cfg), "mode": "full", "dim_x": 0, "dim_y": min(1, d - 1)},
+                RANGES, {"mode": list(MODE_LABELS)}, page=PAGE)
 show_link_notes()
+
+
+def reset_to_trained():  # a button's callback: runs before the clamping and the sliders below
+    for name, value in trained_gammas(cfg).items():
+        st.session_state[key(PAGE, name)] = value
+
+
 for name, (lo, hi) in RANGES.items():  # another model may have fewer latent dimensions
     clamp(key(PAGE, name), lo, hi)
 if st.session_state[key(PAGE, "mode")] not in MODE_LABELS:
@@ -66,10 +73,13 @@ gamma1 = c1.slider("γ1 (weight of the other domain's h)", 0.1, 3.0, step=0.05,
 gamma2 = c2.slider("γ2 (weight of the noise ε)", 0.0, 1.0, step=0.05, **kept(PAGE, "gamma2"))
 mode = c3.radio("Mode", ["full", "pm1", "pm2", "none"], format_func=MODE_LABELS.get,
                 horizontal=True, **kept(PAGE, "mode"))
-c4, c5, c6 = st.columns(3)
+c4, c5, c6, c7 = st.columns(4)
 dim_x = c4.number_input("Dimension on x", 0, d - 1, **kept(PAGE, "dim_x"))
 dim_y = c5.number_input("Dimension on y", 0, d - 1, **kept(PAGE, "dim_y"))
 n = c6.select_slider("Images per domain", [64, 128, 256], value=128, **kept(PAGE, "n"))
+c7.button("Reset γ1, γ2 to trained", on_click=reset_to_trained, key=key(PAGE, "reset"),
+          help=f"Back to the values this model was trained with: γ1 = {cfg['gamma1']}, "
+               f"γ2 = {cfg['gamma2']}.")
 to_query(["gamma1", "gamma2", "mode", "dim_x", "dim_y"], page=PAGE)
 st.caption(f"Trained with mode={cfg['mode']}, γ1={cfg['gamma1']}, γ2={cfg['gamma2']}; "
            f"{m['source']} -> {m['target']}, latent size {d}.")
@@ -107,8 +117,8 @@ st.caption(
     "sees at test time) and x^_ts from the modulated code z_ts. The scatter shows each "
     "image's means μ_s, μ_t (rings) and transfer means μ_st = μ_s + γ1 σ_s h_t, μ_ts (crosses, "
     "the codes at ε = 0), the diamonds their averages: Fig. 4 draws the transfer means pushed "
-    "closer together than μ_s and μ_t. The bars fit a diagonal Gaussian to each set of sampled "
-    "codes and compare KL(s‖t) "
+    "closer together than μ_s and μ_t. The bars (a log scale: the values span decades) fit a "
+    "diagonal Gaussian to each set of sampled codes and compare KL(s‖t) "
     "(z = μ + σε) with KL(st‖ts); Eq. 10 predicts the ratio "
     f"((1-γ1)/γ1)² = {gap_ratio(gamma1):.3f} under its assumptions (σ_s ≈ 1, γ1 ≫ γ2, h "
     "Gaussian). A trained model's h is a sigmoid output, so the measured ratio can differ: "

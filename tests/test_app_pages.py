@@ -198,3 +198,15 @@ def test_sidebar_opens_on_the_best_working_model_and_flags_chance(app_env, tmp_p
     assert Path(at.session_state["dalab_model"]).name == "tiny-bridge"
     at.sidebar.selectbox(key="dalab_pair").set_value("mnist -> digits").run()
     assert Path(at.session_state["dalab_model"]).name == "tiny-cdlm"  # a new pair: its best
+
+
+def test_modulation_reset_puts_the_trained_gammas_back(app_env):
+    from dalab.runs import read_run_info
+    at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
+    cfg = read_run_info(app_env / "tiny-cdlm")["config"]
+    at.slider(key="modulation.gamma1").set_value(2.5)
+    at.slider(key="modulation.gamma2").set_value(0.9).run()
+    at.button(key="modulation.reset").click().run()
+    assert not at.exception, at.exception
+    assert at.slider(key="modulation.gamma1").value == pytest.approx(cfg["gamma1"])
+    assert at.slider(key="modulation.gamma2").value == pytest.approx(cfg["gamma2"])

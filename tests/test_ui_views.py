@@ -233,3 +233,13 @@ def test_picker_label_flags_a_model_at_chance_and_keeps_its_name():
     m = _model("bridge_m2d", 0.10)
     assert picker_label(m) == "zoo: bridge_m2d"  # not marked by available(): no flag
     assert picker_label({**m, "at_chance": True}) == "zoo: bridge_m2d" + AT_CHANCE
+
+
+def test_kl_gap_bars_use_a_log_scale_with_a_floor_for_zero():
+    from dalab.ui.figures import kl_gap_figure
+    fig = kl_gap_figure(2.0, 0.05, 0.0, "Eq. 10")  # gamma1 = 1: Eq. 10 predicts exactly 0
+    bars = fig.data[0]
+    assert fig.layout.yaxis.type == "log" and "log scale" in fig.layout.yaxis.title.text
+    assert list(bars.y[:2]) == [2.0, 0.05] and 0 < bars.y[2] < 0.05  # 0 drawn below the rest
+    assert list(bars.text) == ["2", "0.05", "0"]  # the labels keep the true values
+    assert min(kl_gap_figure(0.0, 0.0, 0.0, "Eq. 7").data[0].y) > 0

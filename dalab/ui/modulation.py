@@ -44,6 +44,12 @@ def encode_batch(model, x_s: np.ndarray, x_t: np.ndarray, y_t: np.ndarray,
     return out
 
 
+def trained_gammas(config: dict) -> dict:
+    """``{"gamma1", "gamma2"}`` of a CDLM run's config (floats): where the Modulation page's
+    sliders start and where "reset to trained" puts them back."""
+    return {"gamma1": float(config["gamma1"]), "gamma2": float(config["gamma2"])}
+
+
 def predicted_gap(mode: str, gamma1: float, mu_s, sd_s, mu_t, sd_t) -> tuple[float, str]:
     """The paper's prediction of ``KL(st||ts)`` from the fitted moments of ``z_s, z_t``, and
     which equation gave it: Eq. 10 (full: ``((1-g1)/g1)^2 KL(s||t)``), Eq. 12 (PM1),
