@@ -226,6 +226,10 @@ def test_default_model_is_the_best_working_model_of_the_pair():
     chance = [_model("bridge_a", 0.10), _model("bridge_b", 0.12), _model("x", None)]
     assert default_index(chance, "mnist -> digits") == 1  # all at chance: still the best
     assert default_index([], None) == 0
+    # the upper bound (target labels) is not what a page opens on, even when it scores best
+    oracle = [_model("cdlm_m2d", 0.86),
+              {**_model("target_only_m2d", 0.98), "labels": "uses target labels"}]
+    assert default_index(oracle, "mnist -> digits") == 0
 
 
 def test_picker_label_flags_a_model_at_chance_and_keeps_its_name():

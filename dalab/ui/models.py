@@ -89,14 +89,17 @@ def pair_of(m: dict) -> str:
 def default_index(models: list[dict], pair: str | None = None) -> int:
     """Index in ``models`` (entries of :func:`available`, already narrowed to what a page can
     show) of the model a picker opens on: among the models of ``pair`` (all models when none
-    is of that pair, or ``pair`` is None or "any pair"), the highest recorded target accuracy,
-    models at chance (:func:`at_chance`) and models without an accuracy last; 0 for none."""
+    is of that pair, or ``pair`` is None or "any pair"), the highest recorded target accuracy of
+    an unsupervised model, then models that used target labels (``target_only``, a declared
+    budget: the page should open on adaptation, not on the upper bound), models at chance
+    (:func:`at_chance`) and models without an accuracy last; 0 for none."""
     of_pair = [i for i, m in enumerate(models) if pair_of(m) == pair] or range(len(models))
 
     def rank(i):
         acc, n = models[i]["accuracy"], models[i].get("num_classes")
         known = isinstance(acc, (int, float))
-        return (known and not at_chance(acc, n), acc if known else -1.0)
+        return (known and not at_chance(acc, n), not models[i].get("labels"),
+                acc if known else -1.0)
     return max(of_pair, key=rank, default=0)
 
 
