@@ -28,6 +28,9 @@ def test_modulation_page_follows_gamma1_and_mode(app_env):
     assert _metric(at, "measured KL(st‖ts) / KL(s‖t)") == pytest.approx(1.0)
     ms = next(c.value for c in at.caption if c.value.startswith("New numbers"))
     assert " ms " in ms
+    # the gamma1 x gamma2 map (Table 6 live): both heatmaps, ring on the sliders' setting
+    maps = {c.key: c for c in at.get("plotly_chart") if c.key in ("grid_acc", "grid_gap")}
+    assert set(maps) == {"grid_acc", "grid_gap"}
 
 
 def test_modulation_page_survives_a_bad_link(app_env):

@@ -247,3 +247,71 @@ def test_kl_gap_bars_use_a_log_scale_with_a_floor_for_zero():
     assert list(bars.y[:2]) == [2.0, 0.05] and 0 < bars.y[2] < 0.05  # 0 drawn below the rest
     assert list(bars.text) == ["2", "0.05", "0"]  # the labels keep the true values
     assert min(kl_gap_figure(0.0, 0.0, 0.0, "Eq. 7").data[0].y) > 0
+
+
+# -- Table 6 live: the gamma1 x gamma2 map (issue 14) ------------------------------------------
+
+@pytest.fixture(scope="module")
+def sensitive_cdlm():
+    """An untrained CDLM whose classifier reads the tiny differences of its ``h`` (scaled
+    weights, centred on the generations' mean ``h``), so the test-mode accuracy moves with the
+    gammas (the plain untrained model predicts one class everywhere)."""
+    torch.manual_seed(0)
+    model = get_method("cdlm")(get_method("cdlm").Config(latent_dim=8), input_shape=(1, 28, 28),
+                               num_classes=3).eval()
+    rng = np.random.default_rng(0)
+    x_s, x_t = rng.random((40, 1, 28, 28), np.float32), rng.random((40, 1, 28, 28), np.float32)
+    with torch.no_grad():
+        h = model.E(model.decode(model.E(torch.from_numpy(x_t))[2]))[2]
+        model.C.weight.mul_(1e4)
+        model.C.bias.copy_(-model.C.weight @ h.mean(0))
+    return model, encode_batch(model, x_s, x_t, np.arange(40) % 3)
+
+
+def test_gamma_grid_shape_and_cells_equal_the_single_point_view(sensitive_cdlm):
+    from dalab.ui.modulation import GAMMA1_GRID, GAMMA2_GRID, gamma_grid
+    model, enc = sensitive_cdlm
+    assert len(GAMMA1_GRID) >= 8 and len(GAMMA2_GRID) >= 8
+    assert min(GAMMA1_GRID) == 0.1 and max(GAMMA1_GRID) == 3.0
+    assert min(GAMMA2_GRID) == 0.0 and max(GAMMA2_GRID) == 1.0
+    g1s, g2s = (0.3, 1.0, 2.5), (0.0, 0.2, 0.9, 1.0)
+    g = gamma_grid(model, enc, g1s, g2s, "full", seed=3, batch_size=50)  # chunks split a cell
+    assert g["acc_gen"].shape == g["kl_st_ts"].shape == g["ratio"].shape == (3, 4)
+    assert list(g["gamma1"]) == list(g1s) and list(g["gamma2"]) == list(g2s)
+    assert len(np.unique(g["acc_gen"])) > 2  # the accuracy moves: the check below can fail
+    for i, j in np.ndindex(3, 4):
+        v = modulation_view(model, enc, g1s[i], g2s[j], "full", seed=3)
+        assert g["acc_gen"][i, j] == pytest.approx(v["acc_gen"])
+        assert g["kl_st_ts"][i, j] == pytest.approx(v["kl_st_ts"])
+        assert g["ratio"][i, j] == pytest.approx(v["ratio"])
+        assert g["kl_s_t"] == pytest.approx(v["kl_s_t"])
+    assert len(np.unique(g["kl_st_ts"])) > 1  # the gammas move the measured gap
+    # other modes: the gap ignores the gammas, the generations (test mode) do not
+    none = gamma_grid(model, enc, g1s, g2s, "none", seed=3)
+    assert np.allclose(none["ratio"], 1.0)
+    with pytest.raises(ValueError, match="gamma1"):
+        gamma_grid(model, enc, (0.0, 1.0), g2s)
+
+
+def test_grid_marker_sits_on_the_current_gammas():
+    from dalab.ui.modulation import grid_marker
+    g1s, g2s = (0.1, 0.5, 1.0, 2.0), (0.0, 0.1, 0.5)
+    assert grid_marker(g1s, g2s, 1.0, 0.1) == (2.0, 1.0)   # on a grid point: its cell
+    assert grid_marker(g1s, g2s, 1.5, 0.3) == pytest.approx((2.5, 1.5))  # between: between
+    assert grid_marker(g1s, g2s, 5.0, -1.0) == (3.0, 0.0)  # outside: clipped to the edge
+
+
+def test_gamma_grid_figure_draws_the_map_and_marks_the_current_setting():
+    from dalab.ui.figures import gamma_grid_figure
+    g1s, g2s = (0.1, 0.5, 1.0, 2.0), (0.0, 0.1, 0.5)
+    z = np.arange(12, dtype=float).reshape(4, 3) / 12
+    fig = gamma_grid_figure(z, g1s, g2s, 1.5, 0.3, title="accuracy")
+    heat, mark = fig.data
+    assert np.array_equal(np.asarray(heat.z), z)
+    assert list(fig.layout.yaxis.ticktext) == ["0.1", "0.5", "1", "2"]  # rows: gamma1
+    assert list(fig.layout.xaxis.ticktext) == ["0", "0.1", "0.5"]      # columns: gamma2
+    assert (mark.x[0], mark.y[0]) == pytest.approx((1.5, 2.5))
+    assert "1.5" in mark.hovertext[0] and "0.3" in mark.hovertext[0]
+    log = gamma_grid_figure(np.full((4, 3), 10.0), g1s, g2s, 1.0, 0.1, title="ratio", log=True)
+    assert np.allclose(np.asarray(log.data[0].z), 1.0)       # colour on log10
+    assert "10" in log.data[0].text[0][0]                    # the labels keep the true value

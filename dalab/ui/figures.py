@@ -276,6 +276,35 @@ def kl_gap_figure(kl_s_t: float, kl_st_ts: float, predicted: float, equation: st
     return fig
 
 
+def gamma_grid_figure(values: np.ndarray, gamma1s, gamma2s, gamma1: float, gamma2: float,
+                      title: str, log: bool = False, fmt: str = ".3g") -> go.Figure:
+    """A ``(G1, G2)`` map over the ``(gamma1, gamma2)`` grid (rows gamma1, columns gamma2;
+    :func:`dalab.ui.modulation.gamma_grid`), each cell labelled with its value, and the current
+    setting marked by a ring (between cells when it lies between grid values). ``log``: colour
+    by ``log10`` (the measured gap spans decades), the labels keep the true values."""
+    from .modulation import grid_marker
+    values = np.asarray(values, np.float64)
+    z = np.log10(np.maximum(values, 1e-12)) if log else values
+    text = [[format(v, fmt) for v in row] for row in values]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(len(gamma2s))), y=list(range(len(gamma1s))), text=text,
+        texttemplate="%{text}", colorscale="Viridis",
+        colorbar=dict(title=f"log10 {title}" if log else title),
+        hovertemplate="γ1 row %{y}, γ2 column %{x}: %{text}<extra></extra>"))
+    row, col = grid_marker(gamma1s, gamma2s, gamma1, gamma2)
+    fig.add_trace(go.Scatter(x=[col], y=[row], mode="markers", showlegend=False,
+                             hovertext=[f"now: γ1 = {gamma1:g}, γ2 = {gamma2:g}"],
+                             hoverinfo="text",
+                             marker=dict(symbol="circle-open", size=26, color="red",
+                                         line=dict(width=3))))
+    ticks = lambda vals: dict(tickmode="array", tickvals=list(range(len(vals))),  # noqa: E731
+                              ticktext=[f"{float(v):g}" for v in vals])
+    fig.update_layout(title=title, xaxis=dict(title="γ2", **ticks(gamma2s)),
+                      yaxis=dict(title="γ1", **ticks(gamma1s)),
+                      height=420, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
 # -- bridge ---------------------------------------------------------------------------------
 
 def bridge_2d_figure(x_1, y_1, x_2, y_2, out: dict) -> go.Figure:

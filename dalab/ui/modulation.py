@@ -66,6 +66,50 @@ def predicted_gap(mode: str, gamma1: float, mu_s, sd_s, mu_t, sd_t) -> tuple[flo
     return kl_st, "Eq. 7"
 
 
+def _np(a: torch.Tensor) -> np.ndarray:
+    return a.detach().cpu().numpy().astype(np.float64)
+
+
+def _check_setting(mode: str, gamma1: float, gamma2: float) -> None:
+    if mode not in MODES:
+        raise ValueError(f"unknown modulation mode {mode!r}; valid: {', '.join(MODES)}")
+    if gamma1 <= 0 or gamma2 < 0:
+        raise ValueError(f"need gamma1 > 0 and gamma2 >= 0, got {gamma1}, {gamma2}")
+
+
+def _codes(enc: dict, seed: int) -> dict:
+    """The batch cut to ``n = min(N_s, N_t)`` pairs, and the fixed noise drawn from ``seed``:
+    ``eps_s, eps_t`` (Eq. 1-2) and ``eps_g`` (the generations), each ``(n, d)``. One place, so
+    the single view and the grid see the same numbers."""
+    n = min(len(enc["mu_s"]), len(enc["mu_t"]))
+    c = {k: enc[k][:n] for k in ("mu_s", "sigma_s", "h_s", "mu_t", "sigma_t", "h_t", "y_t")}
+    d = c["mu_s"].shape[1]
+    gen = torch.Generator().manual_seed(seed)
+    for name in ("eps_s", "eps_t", "eps_g"):
+        c[name] = torch.randn(n, d, generator=gen).to(c["mu_s"].device)
+    return c
+
+
+def _modulated(c: dict, gamma1: float, gamma2: float, mode: str):
+    """``z_st, z_ts`` (Eq. 1-2, or Eq. 11 / 15 / a plain VAE) of the batch ``c``."""
+    z_st = modulate(c["mu_s"], c["sigma_s"], c["h_t"], c["eps_s"], gamma1, gamma2, mode,
+                    c["sigma_t"])
+    z_ts = modulate(c["mu_t"], c["sigma_t"], c["h_s"], c["eps_t"], gamma1, gamma2, mode,
+                    c["sigma_s"])
+    return z_st, z_ts
+
+
+def _measured_gap(z_st: torch.Tensor, z_ts: torch.Tensor) -> float:
+    """``KL(st||ts)`` between diagonal Gaussians fitted to the sampled codes (Eq. 7)."""
+    return K.empirical_kl(_np(z_st), _np(z_ts))
+
+
+def _test_mode_codes(c: dict, gamma1: float, gamma2: float) -> torch.Tensor:
+    """``gamma1 h_t + gamma2 eps``: what the source decoder renders in the test mode
+    (Sec. 3.2.4, Eq. 20), ``(n, d)``."""
+    return gamma1 * c["h_t"] + gamma2 * c["eps_g"]
+
+
 @torch.no_grad()
 def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = "full",
                     seed: int = 0, dims: tuple[int, int] = (0, 1), n_show: int = 8) -> dict:
@@ -88,45 +132,38 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     - ``acc_gen``: the classifier ``C(h(.))`` on the generations ``x~_ts`` of all ``N`` target
       images against their labels (Table 6, the paper's test mode); ``acc_h``: on ``h_t``.
     """
-    if mode not in MODES:
-        raise ValueError(f"unknown modulation mode {mode!r}; valid: {', '.join(MODES)}")
-    if gamma1 <= 0 or gamma2 < 0:
-        raise ValueError(f"need gamma1 > 0 and gamma2 >= 0, got {gamma1}, {gamma2}")
-    mu_s, sd_s, h_s = enc["mu_s"], enc["sigma_s"], enc["h_s"]
-    mu_t, sd_t, h_t = enc["mu_t"], enc["sigma_t"], enc["h_t"]
-    n = min(len(mu_s), len(mu_t))
-    mu_s, sd_s, h_s, mu_t, sd_t, h_t = (a[:n] for a in (mu_s, sd_s, h_s, mu_t, sd_t, h_t))
-    d = mu_s.shape[1]
+    _check_setting(mode, gamma1, gamma2)
+    c = _codes(enc, seed)
+    mu_s, sd_s, h_s, mu_t, sd_t, h_t = (c[k] for k in ("mu_s", "sigma_s", "h_s", "mu_t",
+                                                       "sigma_t", "h_t"))
+    eps_s, eps_t, eps_g = c["eps_s"], c["eps_t"], c["eps_g"]
+    n, d = mu_s.shape
     if not all(0 <= i < d for i in dims):
         raise ValueError(f"dims={dims}: the latent has {d} dimensions (0..{d - 1})")
-    gen = torch.Generator().manual_seed(seed)
-    eps_s, eps_t, eps_g = (torch.randn(n, d, generator=gen).to(mu_s.device) for _ in range(3))
     z_s, z_t = mu_s + sd_s * eps_s, mu_t + sd_t * eps_t
-    z_st = modulate(mu_s, sd_s, h_t, eps_s, gamma1, gamma2, mode, sd_t)
-    z_ts = modulate(mu_t, sd_t, h_s, eps_t, gamma1, gamma2, mode, sd_s)
+    z_st, z_ts = _modulated(c, gamma1, gamma2, mode)
     # the noise-free part: the transfer means of Fig. 4 (Eq. 5 with the real h)
     mu_st = modulate(mu_s, sd_s, h_t, torch.zeros_like(mu_s), gamma1, gamma2, mode, sd_t)
     mu_ts = modulate(mu_t, sd_t, h_s, torch.zeros_like(mu_t), gamma1, gamma2, mode, sd_s)
 
-    np_ = lambda a: a.detach().cpu().numpy().astype(np.float64)  # noqa: E731
-    m_s, s_s = K.fit_diag_gaussian(np_(z_s))
-    m_t, s_t = K.fit_diag_gaussian(np_(z_t))
+    m_s, s_s = K.fit_diag_gaussian(_np(z_s))
+    m_t, s_t = K.fit_diag_gaussian(_np(z_t))
     kl_s_t = K.kl_gauss(m_s, s_s, m_t, s_t)
-    kl_st_ts = K.empirical_kl(np_(z_st), np_(z_ts))
+    kl_st_ts = _measured_gap(z_st, z_ts)
     predicted, equation = predicted_gap(mode, gamma1, m_s, s_s, m_t, s_t)
 
     # one decoder pass (all generations, the first k decoded z_ts) and one encoder pass to
     # classify the generations (Table 6 live). The re-encoding is the dearest step (~0.4 ms an
     # image on one core), so D(z_ts) is drawn but not classified: the 150 ms budget.
     k = min(n_show, n)
-    x_gen = model.decode(torch.cat([gamma1 * h_t + gamma2 * eps_g, z_ts[:k]]))
+    x_gen = model.decode(torch.cat([_test_mode_codes(c, gamma1, gamma2), z_ts[:k]]))
     pred = model.classify_h(x_gen[:n]).argmax(1).cpu().numpy()
-    acc_gen = float((pred == enc["y_t"][:n]).mean())
+    acc_gen = float((pred == c["y_t"]).mean())
     x_gen = x_gen.cpu().numpy()
     i, j = dims
     return {
-        "points": {"mu_s": np_(mu_s)[:, [i, j]], "mu_t": np_(mu_t)[:, [i, j]],
-                   "mu_st": np_(mu_st)[:, [i, j]], "mu_ts": np_(mu_ts)[:, [i, j]]},
+        "points": {"mu_s": _np(mu_s)[:, [i, j]], "mu_t": _np(mu_t)[:, [i, j]],
+                   "mu_st": _np(mu_st)[:, [i, j]], "mu_ts": _np(mu_ts)[:, [i, j]]},
         "dist_s_t": float((mu_s.mean(0) - mu_t.mean(0)).norm()),
         "dist_st_ts": float((mu_st.mean(0) - mu_ts.mean(0)).norm()),
         "kl_s_t": kl_s_t, "kl_st_ts": kl_st_ts,
@@ -137,6 +174,71 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
         "acc_gen": acc_gen, "acc_h": enc["acc_h"],
         "n": n, "latent_dim": d,
     }
+
+
+# Table 6, live: the grid of the page's map (gamma1 0.1..3 with 1 in it, gamma2 0..1)
+GAMMA1_GRID = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+GAMMA2_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+
+
+def _grid(gamma1s, gamma2s, mode: str = "full") -> tuple[np.ndarray, np.ndarray]:
+    g1s, g2s = np.asarray(gamma1s, np.float64), np.asarray(gamma2s, np.float64)
+    for g1 in g1s:
+        for g2 in g2s:
+            _check_setting(mode, g1, g2)
+    return g1s, g2s
+
+
+@torch.no_grad()
+def grid_accuracy(model, enc: dict, gamma1s=GAMMA1_GRID, gamma2s=GAMMA2_GRID, seed: int = 0,
+                  batch_size: int = 2048) -> np.ndarray:
+    """:func:`modulation_view`'s ``acc_gen`` (the test mode) at every ``(gamma1, gamma2)`` of a
+    ``G1 x G2`` grid, ``(G1, G2)``: the ``G1 G2 N`` generations ``D(gamma1 h_t + gamma2 eps)``
+    go through the decoder and the classifier in chunks of ``batch_size`` images, not one
+    model call per cell. It does not depend on the mode (the test mode does not modulate)."""
+    g1s, g2s = _grid(gamma1s, gamma2s)
+    c = _codes(enc, seed)
+    codes = torch.cat([_test_mode_codes(c, float(g1), float(g2)) for g1 in g1s for g2 in g2s])
+    pred = torch.cat([model.classify_h(model.decode(z)).argmax(1)
+                      for z in codes.split(batch_size)]).cpu().numpy()
+    hits = pred.reshape(len(g1s), len(g2s), len(c["y_t"])) == np.asarray(c["y_t"])
+    return hits.mean(2)
+
+
+def grid_gap(enc: dict, gamma1s=GAMMA1_GRID, gamma2s=GAMMA2_GRID, mode: str = "full",
+             seed: int = 0) -> dict:
+    """:func:`modulation_view`'s measured gap over the grid (no model call: milliseconds):
+    ``kl_st_ts`` and ``ratio`` = ``kl_st_ts / kl_s_t``, each ``(G1, G2)``, and ``kl_s_t``."""
+    g1s, g2s = _grid(gamma1s, gamma2s, mode)
+    c = _codes(enc, seed)
+    kl_s_t = K.empirical_kl(_np(c["mu_s"] + c["sigma_s"] * c["eps_s"]),
+                            _np(c["mu_t"] + c["sigma_t"] * c["eps_t"]))
+    kl = np.array([[_measured_gap(*_modulated(c, float(g1), float(g2), mode)) for g2 in g2s]
+                   for g1 in g1s])
+    return {"kl_st_ts": kl, "kl_s_t": kl_s_t,
+            "ratio": kl / kl_s_t if kl_s_t > 0 else np.full_like(kl, np.nan)}
+
+
+def gamma_grid(model, enc: dict, gamma1s=GAMMA1_GRID, gamma2s=GAMMA2_GRID, mode: str = "full",
+               seed: int = 0, batch_size: int = 2048) -> dict:
+    """CDLM Table 6, live: :func:`modulation_view`'s test-mode accuracy and measured gap over a
+    ``G1 x G2`` grid of ``(gamma1, gamma2)``, on the batch ``enc`` already encoded, with the
+    same codes and fixed noise (a cell equals the single view at that setting). Returns
+    ``gamma1 (G1,)``, ``gamma2 (G2,)``, ``acc_gen`` (:func:`grid_accuracy`), and
+    :func:`grid_gap`'s ``kl_st_ts``, ``ratio`` ``(G1, G2)`` and ``kl_s_t``."""
+    g1s, g2s = _grid(gamma1s, gamma2s, mode)
+    return {"gamma1": g1s, "gamma2": g2s,
+            "acc_gen": grid_accuracy(model, enc, g1s, g2s, seed, batch_size),
+            **grid_gap(enc, g1s, g2s, mode, seed)}
+
+
+def grid_marker(gamma1s, gamma2s, gamma1: float, gamma2: float) -> tuple[float, float]:
+    """Where ``(gamma1, gamma2)`` lies on the map whose cells are indexed ``0..G-1`` (rows
+    gamma1, columns gamma2): ``(row, column)``, fractional between grid values (linear),
+    clipped to the edges."""
+    row = float(np.interp(gamma1, np.asarray(gamma1s, float), np.arange(len(gamma1s))))
+    col = float(np.interp(gamma2, np.asarray(gamma2s, float), np.arange(len(gamma2s))))
+    return row, col
 
 
 def view_csv(view: dict, gamma1: float, gamma2: float, mode: str) -> str:
