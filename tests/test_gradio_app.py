@@ -242,8 +242,103 @@ def test_gallery_and_redraw(app):
     assert all(r["shape"] == [3, 1, 28, 28] and len(r["labels"]) == 3 for r in results)
     again, _ = app.predict("digits", 3, 7, api_name="/gallery")
     assert [i["caption"] for i in again] == [i["caption"] for i in items]  # seeded
-    seed, items, _ = app.predict("mnistm", 2, api_name="/redraw")
+    seed, items, _ = app.predict("mnist", 2, api_name="/redraw")
     assert isinstance(seed, int) and len(items) == 2 * 4
+    # captions: short and complete, the full names in the legend under the gallery
+    assert all(len(i["caption"]) <= 24 for i in items), [i["caption"] for i in items]
+    assert items[1]["caption"].startswith("cdlm m->d: ")
+
+
+def test_gallery_sends_images_only_through_models_of_their_domain(app):
+    from gradio_client.exceptions import AppError
+    with pytest.raises(AppError, match="No loaded model translates mnistm"):
+        app.predict("mnistm", 2, 0, api_name="/gallery")   # the tiny runs: mnist <-> digits
+    assert app.predict(api_name="/models")[1]["models"]
+
+
+def _info(source, target, method="cdlm"):
+    return {"method": method, "pair": {"source": source, "target": target}}
+
+
+def test_models_for_a_domain_are_those_of_its_pairs():
+    from dalab.ui.gradio_app import gallery_columns
+    from dalab.ui.translate import models_for_domain
+    models = [{"label": "a", "info": _info("mnist", "digits")},
+              {"label": "b", "info": _info("digits", "mnist")},
+              {"label": "c", "info": _info("mnist", "mnistm")}]
+    assert [m["label"] for m in models_for_domain(models, "mnistm")] == ["c"]
+    assert [m["label"] for m in models_for_domain(models, "digits")] == ["a", "b"]
+    assert models_for_domain(models, "usps") == []
+    # a row per test image: the image and each model of its domain, nothing cut off
+    assert [gallery_columns(models, d) for d in ("mnist", "digits", "mnistm")] == [4, 3, 2]
+
+
+def test_short_names_are_complete_and_unique():
+    from dalab.ui.translate import caption, short_names
+    infos = [_info("mnist", "digits"), _info("digits", "mnist", "bridge"),
+             _info("mnist", "mnistm", "lstnet"), _info("mnist", "digits")]
+    assert short_names(infos) == ["cdlm m->d", "bridge d->m", "lstnet m->mm", "cdlm m->d #2"]
+    assert caption("cdlm m->d", "3", 0.9712) == "cdlm m->d: 3 (0.97)"
+
+
+def test_the_legend_gives_each_short_name_its_full_model_name(tiny_runs):
+    from dalab.ui.gradio_app import legend
+    from dalab.ui.translate import ModelBank
+    models = ModelBank(tiny_runs).models()
+    text = legend(models)
+    for m in models:
+        assert f"**{m['short']}**: {m['label']}" in text
+    assert legend([]) == ""
+
+
+def _fn(demo, api_name):
+    return next(f for f in demo.fns.values() if f.api_name == api_name)
+
+
+def test_clearing_the_canvas_selects_the_brush_again():
+    from dalab.ui.gradio_app import SELECT_BRUSH, build_app
+    demo = build_app([])
+    sketchpad = next(b for b in demo.blocks.values() if type(b).__name__ == "Sketchpad")
+    on_clear = [f for f in demo.fns.values() if (sketchpad._id, "clear") in f.targets]
+    assert on_clear and on_clear[0].js == SELECT_BRUSH
+
+
+def test_reload_models_finds_a_run_trained_after_the_start(tiny_runs, tmp_path, monkeypatch):
+    import shutil
+    from dalab.ui.gradio_app import build_app
+    monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "zoo"))   # an empty zoo
+    demo = build_app(None, runs_dir=str(tmp_path / "runs"))
+    status, info, *_ = _fn(demo, "models").fn()
+    assert info["models"] == []
+    shutil.copytree(tiny_runs[0], tmp_path / "runs" / "new_cdlm")  # "trained" after the start
+    status, info, *_ = _fn(demo, "reload_models").fn()
+    assert [m["method"] for m in info["models"]] == ["cdlm"] and "new_cdlm" in status
+
+
+def test_expected_input_errors_log_no_traceback_unexpected_ones_do(app, tmp_path, caplog,
+                                                                   capfd):
+    import logging
+    from gradio_client.exceptions import AppError
+    from dalab.ui.gradio_app import _guard
+    caplog.set_level(logging.INFO, logger="dalab.ui.gradio_app")
+    capfd.readouterr()
+    for api, value, message in _bad_inputs(tmp_path)[:3]:   # empty canvas, wrong size
+        with pytest.raises(AppError, match=message):
+            app.predict(value, "source", api_name=api)
+    with pytest.raises(AppError, match="Unknown domain"):
+        app.predict("usps", 2, 0, api_name="/gallery")
+    assert "Traceback" not in capfd.readouterr().err       # Gradio printed none either
+    lines = [r for r in caplog.records if r.name == "dalab.ui.gradio_app"]
+    assert len(lines) == 4 and not [r for r in lines if r.exc_info]   # one line each
+    caplog.clear()
+
+    @_guard
+    def broken(x):
+        raise RuntimeError("a bug")
+    import gradio as gr
+    with pytest.raises(gr.Error, match="RuntimeError"):
+        broken(1)
+    assert [r for r in caplog.records if r.exc_info]        # a bug keeps its traceback
 
 
 def _bad_inputs(tmp_path):

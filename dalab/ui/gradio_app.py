@@ -29,9 +29,9 @@ from ..data import load_domain  # noqa: E402
 from ..runs import label_use  # noqa: E402
 from .launch import port_free  # noqa: E402
 from .translate import (MAX_FILE_BYTES, MAX_SIDE, NO_MODEL_MESSAGE,  # noqa: E402
-                        TRANSLATION_METHODS, InputError, ModelBank, direction_for,
-                        direction_problem, load_image_file, preprocess, to_display,
-                        translate_and_classify)
+                        TRANSLATION_METHODS, InputError, ModelBank, caption, direction_for,
+                        direction_problem, load_image_file, models_for_domain, preprocess,
+                        to_display, translate_and_classify)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,15 @@ SELECT_BRUSH = """() => {
     };
     setTimeout(pick, 300);
 }"""
+# Gradio's gallery gives each column at least 100 px (minmax(100px, 1fr)), so a row of 1 + 8
+# tiles overflows a narrow page and its last columns are clipped; captions are cut with an
+# ellipsis at 80 % of a tile. Columns may shrink, captions wrap: every tile and word shows.
+GALLERY_CSS = """
+.dalab-gallery .grid-container {
+    grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
+}
+.dalab-gallery .caption-label { white-space: normal !important; max-width: 100% !important; }
+"""
 DIRECTION_CHOICES = [("a target-domain image: translate it to the source domain", "source"),
                      ("a source-domain image: translate it to the target domain", "target")]
 IMAGE_DIR = Path(tempfile.gettempdir()) / "dalab_gradio"  # outputs, named by content
@@ -99,19 +108,19 @@ def _prune(folder: Path, max_age_s: float) -> None:
 
 
 def _guard(fn):
-    """Visitors see a message, never a stack trace: input problems as they are, anything
-    else as a short line (the traceback goes to the server log)."""
+    """Visitors see a message, never a stack trace: input problems as they are (and one log
+    line, no traceback: they are expected), anything else as a short line with the traceback
+    in the server log. ``print_exception=False``: Gradio would print each one's traceback."""
     def wrapper(*args):
         try:
             return fn(*args)
-        except gr.Error:
-            raise
         except InputError as e:
-            raise gr.Error(str(e)) from None
+            log.info("%s refused: %s", fn.__name__, e)
+            raise gr.Error(str(e), print_exception=False) from None
         except Exception as e:  # noqa: BLE001
             log.exception("translation request failed")
-            raise gr.Error(f"The request failed ({type(e).__name__}); see the server log.") \
-                from None
+            raise gr.Error(f"The request failed ({type(e).__name__}); see the server log.",
+                           print_exception=False) from None
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     return wrapper
 
@@ -122,7 +131,7 @@ def translate_one(bank: ModelBank, x: np.ndarray, to: str):
         raise InputError(f"Unknown direction {to!r}: choose 'source' or 'target'.")
     models = bank.models()
     if not models:
-        raise gr.Error(NO_MODEL_MESSAGE)
+        raise InputError(NO_MODEL_MESSAGE)
     items, results = [], []
     for m in models:
         row = {"model": m["label"], "to": to}
@@ -141,14 +150,27 @@ def translate_one(bank: ModelBank, x: np.ndarray, to: str):
         row.update(label=m["classes"][k], confidence=round(float(probs[0, k]), 4),
                    shape=list(img.shape[1:]))
         results.append(row)
-        items.append((_image_file(img[0]), f"{m['label']}: {row['label']} "
-                                          f"({row['confidence']:.0%})"))
+        items.append((_image_file(img[0]), caption(m.get("short", m["label"]), row["label"],
+                                                   row["confidence"])))
     return items, results
 
 
-def _translation_tab(name: str, what: str, fn, api_name: str, make_input) -> None:
+def gallery_columns(models: list[dict], domain: str) -> int:
+    """The Gallery tab's columns for ``domain``: its test image and each of its models."""
+    return 1 + len(models_for_domain(models, domain))
+
+
+def legend(models: list[dict]) -> str:
+    """Markdown under a gallery: each caption's short name and the model's full name."""
+    return "\n".join(f"- **{m['short']}**: {m['label']}" + (
+        f", target accuracy {m['accuracy']:.0%}" if m.get("accuracy") is not None else "")
+        for m in models)
+
+
+def _translation_tab(name: str, what: str, fn, api_name: str, make_input):
     """A tab: an input, the direction, a button; the 28 x 28 input as the models see it, the
-    translations with labels, and the same as JSON (what API clients read)."""
+    translations with labels, a legend of the captions' names, and the same as JSON (what API
+    clients read). Returns ``(input, legend)``."""
     with gr.Tab(name):
         with gr.Row():
             with gr.Column():
@@ -158,9 +180,12 @@ def _translation_tab(name: str, what: str, fn, api_name: str, make_input) -> Non
             with gr.Column():
                 seen = gr.Image(label="As the models see it (28 x 28)", type="filepath",
                                 interactive=False, height=140, format="png")
-                out = gr.Gallery(label="Translations", columns=4, height="auto", format="png")
+                out = gr.Gallery(label="Translations", columns=4, height="auto", format="png",
+                                 elem_classes=["dalab-gallery"])
+                names = gr.Markdown()
                 table = gr.JSON(label="Labels and confidences")
     button.click(fn, [source, to], [seen, out, table], api_name=api_name)
+    return source, names
 
 
 def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
@@ -168,7 +193,7 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
     ``runs_dir``), a list of run directories or of :func:`dalab.ui.models.available` dicts,
     or a :class:`~dalab.ui.translate.ModelBank`. Models load here, once."""
     bank = models if isinstance(models, ModelBank) else ModelBank(models, runs_dir=runs_dir)
-    n_models = len(bank.models())  # load once, now: the gallery's grid needs the count
+    bank.models()  # load once, now: the gallery's grid needs the count
 
     @_guard
     def translate_drawing(sketch, to):
@@ -190,16 +215,21 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
             raise InputError(f"Unknown domain {domain!r}; choose one of "
                              f"{', '.join(GALLERY_DOMAINS)}.")
         n = int(min(max(int(n or 1), 1), MAX_GALLERY))
-        models = bank.models()
+        if not bank.models():
+            raise InputError(NO_MODEL_MESSAGE)
+        models = models_for_domain(bank.models(), domain)
         if not models:
-            raise gr.Error(NO_MODEL_MESSAGE)
+            raise InputError(f"No loaded model translates {domain} images (their pairs: "
+                             + ", ".join(sorted({f"{m['info']['pair']['source']}<->"
+                                                 f"{m['info']['pair']['target']}"
+                                                 for m in bank.models()})) + ").")
         test = load_domain(domain).test
         idx = np.sort(np.random.default_rng(int(seed or 0)).choice(len(test.y), n,
                                                                   replace=False))
         x = np.asarray(test.x[idx], np.float32)
         outs = []
         for m in models:
-            to = direction_for(domain, m["info"]) or "source"
+            to = direction_for(domain, m["info"])
             problem = direction_problem(m["model"], to)
             if problem:
                 outs.append((m, to, None, None, problem))
@@ -214,15 +244,14 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
             outs.append((m, to, img, probs, None))
         items, results = [], []
         for i in range(n):   # one row per test image: the input, then each model's output
-            items.append((_image_file(x[i]), f"{domain} #{int(idx[i])} "
-                                            f"(true: {int(test.y[idx[i]])})"))
+            items.append((_image_file(x[i]), f"#{int(idx[i])}, true {int(test.y[idx[i]])}"))
             for m, to, img, probs, err in outs:
-                if err is not None:
-                    items.append((_image_file(np.zeros_like(x[i])), f"{m['label']}: {err}"))
+                if err is not None:   # the message is in the JSON
+                    items.append((_image_file(np.zeros_like(x[i])), f"{m['short']}: error"))
                     continue
                 k = int(probs[i].argmax())
-                items.append((_image_file(img[i]), f"{m['label']} -> {to}: {m['classes'][k]} "
-                                                  f"({probs[i, k]:.0%})"))
+                items.append((_image_file(img[i]), caption(m["short"], m["classes"][k],
+                                                           probs[i, k])))
         for m, to, img, probs, err in outs:
             results.append({"model": m["label"], "to": to, "error": err} if err else
                            {"model": m["label"], "to": to, "shape": list(img.shape),
@@ -247,34 +276,46 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
                     f"every translation-capable model ({TRANSLATION_METHODS}) translates it; each "
                     "result carries the model's predicted label and confidence.")
         status = gr.Markdown()
-        _translation_tab("Draw", "drawing", translate_drawing, "translate_drawing",
-                         lambda: gr.Sketchpad(label="Draw a digit (the brush is on the left)", type="numpy",
-                                              canvas_size=(280, 280), image_mode="RGBA",
-                                              brush=gr.Brush(default_size=14,
-                                                             colors=["#000000"],
-                                                             color_mode="fixed")))
-        _translation_tab("Upload", "image", translate_upload, "translate_upload",
-                         lambda: gr.File(label=f"An image file (at most "
-                                               f"{MAX_FILE_BYTES // 2**20} MB)",
-                                         file_types=["image"], type="filepath"))
+        sketchpad, draw_names = _translation_tab(
+            "Draw", "drawing", translate_drawing, "translate_drawing",
+            lambda: gr.Sketchpad(label="Draw a digit (the brush is on the left)", type="numpy",
+                                 canvas_size=(280, 280), image_mode="RGBA",
+                                 brush=gr.Brush(default_size=14, colors=["#000000"],
+                                                color_mode="fixed")))
+        _, upload_names = _translation_tab(
+            "Upload", "image", translate_upload, "translate_upload",
+            lambda: gr.File(label=f"An image file (at most {MAX_FILE_BYTES // 2**20} MB)",
+                            file_types=["image"], type="filepath"))
         with gr.Tab("Gallery"):
             with gr.Row():
                 domain = gr.Dropdown(list(GALLERY_DOMAINS), value="digits",
-                                     label="Test images of")
+                                     label="Test images of",
+                                     allow_custom_value=True)  # ours says what is valid
                 count = gr.Slider(1, MAX_GALLERY, value=8, step=1, label="How many")
                 seed = gr.Number(value=0, precision=0, label="Seed")
             with gr.Row():
                 gal_btn = gr.Button("Show", variant="primary")
                 redraw_btn = gr.Button("Re-draw (new seed)")
-            gal_out = gr.Gallery(label="Each row: a test image, then each model's translation",
-                                 columns=1 + n_models, height="auto", format="png")
+            gal_out = gr.Gallery(label="Each row: a test image, then each model of its domain",
+                                 columns=gallery_columns(bank.models(), "digits"),
+                                 height="auto", format="png",
+                                 elem_classes=["dalab-gallery"])
+            gal_names = gr.Markdown()
             gal_json = gr.JSON(label="Predicted labels")
+        reload_btn = gr.Button("Reload models", size="sm")
         models_json = gr.JSON(visible=False)
+
+        def columns(domain):
+            """One row per test image: the image and each model of its domain."""
+            return gr.update(columns=gallery_columns(bank.models(), domain))
 
         gal_btn.click(gallery, [domain, count, seed], [gal_out, gal_json], api_name="gallery")
         redraw_btn.click(redraw, [domain, count], [seed, gal_out, gal_json], api_name="redraw")
+        for event in (domain.change, demo.load):
+            event(columns, [domain], gal_out, api_visibility="private")
 
         def on_load():
+            """The status line and the model list."""
             info = list_models()
             if not info["models"]:
                 text = f"**{NO_MODEL_MESSAGE}**"
@@ -288,8 +329,24 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
                 text += "\n\nNot loaded: " + "; ".join(info["problems"])
             return text, info
 
-        demo.load(on_load, None, [status, models_json], api_name="models")
+        def reload_models():
+            """Read the zoo and the runs again: runs trained after the start appear."""
+            bank.reload()
+            return on_load()
+
+        def legends():
+            names = legend(bank.models())
+            return names, names, names
+
+        names = [draw_names, upload_names, gal_names]
+        demo.load(on_load, None, [status, models_json], api_name="models").then(
+            legends, None, names, api_visibility="private")
+        reload_btn.click(reload_models, None, [status, models_json],
+                         api_name="reload_models").then(legends, None, names,
+                                                        api_visibility="private").then(
+            columns, [domain], gal_out, api_visibility="private")
         demo.load(None, js=SELECT_BRUSH)
+        sketchpad.clear(None, js=SELECT_BRUSH)  # "Clear" deselects the brush: pick it again
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
@@ -298,7 +355,8 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7861, block: bo
     """Start the server: no share link, uploads capped, errors shown as messages."""
     return demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                        max_file_size=MAX_FILE_BYTES, prevent_thread_lock=not block,
-                       show_error=True, quiet=not block, footer_links=["api"])
+                       show_error=True, quiet=not block, footer_links=["api"],
+                       css=GALLERY_CSS)
 
 
 def main(argv=None) -> int:

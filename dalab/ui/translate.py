@@ -245,6 +245,34 @@ def direction_for(domain: str, info: dict) -> str | None:
     return None
 
 
+DOMAIN_SHORT = {"mnist": "m", "digits": "d", "mnistm": "mm"}  # for tile captions
+
+
+def short_names(infos: list[dict]) -> list[str]:
+    """A short, complete name per model for tile captions: ``"cdlm m->d"`` (method, source ->
+    target, :data:`DOMAIN_SHORT` or the domain's first three letters); a repeated name gets
+    ``" #2"``, ``" #3"``. The full name goes in the legend under the gallery."""
+    out, seen = [], {}
+    for info in infos:
+        pair = info.get("pair", {})
+        ab = [DOMAIN_SHORT.get(d, str(d)[:3]) for d in (pair.get("source"), pair.get("target"))]
+        name = f"{info.get('method')} {ab[0]}->{ab[1]}"
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return out
+
+
+def caption(short: str, label: str, confidence: float) -> str:
+    """A tile's caption: ``"cdlm m->d: 3 (0.97)"``, the predicted label and its probability."""
+    return f"{short}: {label} ({confidence:.2f})"
+
+
+def models_for_domain(models: list[dict], domain: str) -> list[dict]:
+    """The models (``ModelBank.models()`` dicts) whose pair includes ``domain``: only their own
+    domains' images go through them (an mnistm photo means nothing to a digits<->mnist model)."""
+    return [m for m in models if direction_for(domain, m["info"]) is not None]
+
+
 class ModelBank:
     """Translation models loaded once (thread-safe), on the GPU when there is one.
 
@@ -278,8 +306,16 @@ class ModelBank:
             return zoo.load(entry["label"].removeprefix("zoo: "), device=self._device)
         return load_run(entry["path"], device=self._device)
 
+    def reload(self) -> list[dict]:
+        """Forget the loaded models and read the zoo and the runs again (a run trained after
+        the demo started appears); returns :meth:`models`."""
+        with self._lock:
+            self._models, self.problems = None, []
+        return self.models()
+
     def models(self) -> list[dict]:
-        """``[{"label", "model", "info", "classes", "accuracy"}]``, loaded on first call."""
+        """``[{"label", "short", "model", "info", "classes", "accuracy"}]``, loaded on first
+        call (``short``: :func:`short_names`)."""
         with self._lock:
             if self._models is None:
                 self._models = []
@@ -303,6 +339,8 @@ class ModelBank:
                     self._models.append({"label": label, "model": model, "info": info,
                                          "classes": list(classes),
                                          "accuracy": info.get("accuracy", {}).get("target_test")})
+                for m, short in zip(self._models, short_names([m["info"] for m in self._models])):
+                    m["short"] = short
             return self._models
 
 
