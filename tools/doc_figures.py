@@ -3,6 +3,8 @@
     python tools/doc_figures.py            # all of them
     python tools/doc_figures.py bridge     # Fig. 5/6 rows of the shipped bridges
     python tools/doc_figures.py lstnet     # LST-Net translations of 16 test digits
+    python tools/doc_figures.py curves [BENCH_DIR]   # learning curves of benchmark runs
+                                           # (default runs/bench13; needs matplotlib)
 
 Each PNG gets a JSON sidecar (same name, .json) with what is in it: model, images, predicted
 classes. Run on CPU; deterministic (seed 0).
@@ -83,9 +85,60 @@ def lstnet_translations() -> None:
                "correct": int(sum(a == b for a, b in zip(pred, ev.y_test[idx].tolist())))})
 
 
+def learning_curves(bench_dir: str = "runs/bench13",
+                    methods=("cdlm", "dfa_ent", "dfa_mcd")) -> None:
+    """One PNG per method: target test accuracy along each benchmark run (every evaluation in
+    its history), the weight average (solid) and the raw weights (dotted) when the run used
+    ``--ema``; one colour per pair, one line per seed. The JSON sidecar holds the numbers."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dalab.runs import RunError, read_run_info
+
+    for method in methods:
+        curves = []
+        for cfg in sorted(Path(bench_dir).glob(f"{method}_*_seed*/config.json")):
+            try:
+                info = read_run_info(cfg.parent)
+            except RunError:
+                continue
+            hist = info.get("history") or []
+            curves.append({"run": cfg.parent.name, "status": info.get("status"),
+                           "pair": f"{info['pair']['source']}->{info['pair']['target']}",
+                           "step": [h["step"] for h in hist],
+                           "target_test": [h.get("target_test") for h in hist],
+                           "target_test_raw": [h.get("target_test_raw") for h in hist]})
+        if not curves:
+            print(f"{method}: no runs under {bench_dir}")
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+        colours = {}
+        for c in curves:
+            col = colours.setdefault(c["pair"], f"C{len(colours)}")
+            ax.plot(c["step"], c["target_test"], color=col, lw=1.5,
+                    label=f"{c['pair']} (weight average)" if c["pair"] not in
+                    {x.get_label().split(" (")[0] for x in ax.lines} else None)
+            if any(v is not None for v in c["target_test_raw"]):
+                ax.plot(c["step"], c["target_test_raw"], color=col, lw=0.8, ls=":")
+        ax.set_xlabel("training step")
+        ax.set_ylabel("target test accuracy")
+        ax.set_title(f"{method}: one line per seed (dotted: raw weights)")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+        OUT.mkdir(parents=True, exist_ok=True)
+        fig.tight_layout()
+        fig.savefig(OUT / f"curves-{method}.png")
+        plt.close(fig)
+        (OUT / f"curves-{method}.json").write_text(json.dumps(curves, indent=1) + "\n")
+        print(f"wrote {OUT / f'curves-{method}.png'}")
+
+
 if __name__ == "__main__":
-    which = set(sys.argv[1:]) or {"bridge", "lstnet"}
+    which = set(sys.argv[1:2]) or {"bridge", "lstnet"}
     if "bridge" in which:
         bridge_rows()
     if "lstnet" in which:
         lstnet_translations()
+    if "curves" in which:
+        learning_curves(*sys.argv[2:3])
