@@ -485,9 +485,15 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
     if not path.is_file():
         return []
     with open(path, newline="") as f:
-        return [{"step": int(r["step"]), **{k: float(v) for k, v in r.items()
-                                            if k != "step" and v not in ("", None)}}
-                for r in csv.DictReader(f) if r.get("step", "").isdigit()]
+        return metrics_rows(f)
+
+
+def metrics_rows(lines) -> list[dict]:
+    """Parse ``metrics.csv`` text (its header line first, any iterable of lines) as
+    :func:`read_metrics` does; the Train page feeds it the lines appended since its last read."""
+    return [{"step": int(r["step"]), **{k: float(v) for k, v in r.items()
+                                        if k != "step" and v not in ("", None)}}
+            for r in csv.DictReader(lines) if r.get("step", "").isdigit()]
 
 
 def read_run_info(run_dir: str | Path) -> dict:

@@ -1,82 +1,98 @@
 """Train: pick a method, a pair and hyperparameters; watch the losses and the target accuracy
-while a background trainer runs. Finished runs are saved under runs/app/."""
+while a background trainer runs. Finished runs are saved under runs/app/. The server trains
+one run at a time; a reload (or another tab) finds the running job again."""
 import time
 
 import streamlit as st
 
 from dalab.data import DataError, list_domains
 from dalab.methods import METHODS, ConfigError
-from dalab.ui.figures import curves_figure
-from dalab.ui.trainer import Trainer
+from dalab.ui import trainer as jobs
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
 st.title("Train")
 st.write("Train any registered method on a source -> target pair. The trainer runs in the "
-         "background: pause it, step through it, or stop it; the curves update every second. "
-         "A run that diverges (NaN or inf loss) stops with a message and keeps its last good "
-         "weights.")
+         f"background: pause it, step through it, or stop it; the curves update every "
+         f"{jobs.REFRESH_S:g} s. A run that diverges (NaN or inf loss) stops with a message and "
+         "keeps its last good weights. The server trains one run at a time.")
 
-domains = [d.name for d in list_domains() if d.origin == "embedded"]
-with st.form("train_form"):
-    c1, c2, c3 = st.columns(3)
-    method = c1.selectbox("Method", list(METHODS), index=list(METHODS).index("dann"))
-    source = c2.selectbox("Source", domains, index=domains.index("mnist"))
-    target = c3.selectbox("Target", domains, index=domains.index("digits"))
-    c4, c5, c6 = st.columns(3)
-    steps = c4.number_input("Steps", min_value=10, max_value=100_000, value=1000, step=100)
-    seed = c5.number_input("Seed", min_value=0, value=0)
-    device = c6.selectbox("Device", ["auto", "cpu", "cuda", "mps"])
-    overrides = st.text_area("Config overrides (key=value, one per line)", "",
-                             help="`dalab methods -v` lists every key and default")
-    started = st.form_submit_button("Start", type="primary")
-
-if started:
-    old = st.session_state.get("trainer")
-    if old is not None:
-        old.stop()
+def start() -> None:
+    """The Start button's callback: it runs on the click even when this tab's form is stale
+    (another tab started a job since), so a refusal is always said."""
+    s = st.session_state
+    out = (f"runs/app/{s['train.method']}_{s['train.source']}_to_{s['train.target']}"
+           f"_seed{s['train.seed']}_{time.strftime('%Y%m%d-%H%M%S')}")
     try:
-        out = f"runs/app/{method}_{source}_to_{target}_seed{seed}_{time.strftime('%Y%m%d-%H%M%S')}"
-        trainer = Trainer(method, source, target, int(steps), seed=int(seed), device=device,
-                          overrides=[ln.strip() for ln in overrides.splitlines() if ln.strip()],
-                          out=out)
-        trainer.start()
-        st.session_state["trainer"] = trainer
-    except (DataError, ConfigError, ValueError) as e:
-        st.error(str(e))
+        jobs.start_job(s["train.method"], s["train.source"], s["train.target"],
+                       int(s["train.steps"]), seed=int(s["train.seed"]),
+                       device=s["train.device"], out=out,
+                       overrides=[ln.strip() for ln in s["train.overrides"].splitlines()
+                                  if ln.strip()])
+        s["train.run"] = out
+    except (jobs.BusyError, DataError, ConfigError, ValueError) as e:
+        s["train.error"] = str(e)
 
-trainer = st.session_state.get("trainer")
-if trainer is None:
+
+error = st.session_state.pop("train.error", None)
+job = jobs.current_job(st.session_state.get("train.run"))
+if job is None or not job.active:  # else the running job instead of the form
+    domains = [d.name for d in list_domains() if d.origin == "embedded"]
+    with st.form("train_form"):
+        c1, c2, c3 = st.columns(3)
+        c1.selectbox("Method", list(METHODS), index=list(METHODS).index("dann"),
+                     key="train.method")
+        c2.selectbox("Source", domains, index=domains.index("mnist"), key="train.source")
+        c3.selectbox("Target", domains, index=domains.index("digits"), key="train.target")
+        c4, c5, c6 = st.columns(3)
+        c4.number_input("Steps", min_value=10, max_value=100_000, value=1000, step=100,
+                        key="train.steps")
+        c5.number_input("Seed", min_value=0, value=0, key="train.seed")
+        c6.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="train.device")
+        st.text_area("Config overrides (key=value, one per line)", "",
+                     help="`dalab methods -v` lists every key and default", key="train.overrides")
+        st.form_submit_button("Start", type="primary", on_click=start)
+if error:
+    st.error(error)
+
+if job is None:
     st.info("Choose a method and a pair, then press Start.")
     st.stop()
 
-b1, b2, b3, b4 = st.columns(4)
-if b1.button("Pause"):
-    trainer.pause()
-if b2.button("Resume"):
-    trainer.resume()
-if b3.button("Step"):
-    trainer.step()
-if b4.button("Stop"):
-    trainer.stop()
+st.session_state["train.run"] = str(job.out)  # a reattached tab keeps it once it has ended
+st.markdown(f"**Run** {job.describe()}")
+if job.active:
+    b1, b2, b3, b4 = st.columns(4)
+    if b1.button("Pause", key="train.pause"):
+        job.pause()
+    if b2.button("Resume", key="train.resume"):
+        job.resume()
+    if b3.button("Step", key="train.step"):
+        job.step()
+    if b4.button("Stop", key="train.stop", disabled=job.state == "stopping"):
+        job.stop()
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=jobs.REFRESH_S if job.active else None)
 def live():
-    snap = trainer.snapshot()
-    st.progress(min(1.0, snap["step"] / snap["steps"]),
-                text=f"{snap['state']}: step {snap['step']} / {snap['steps']}")
-    if snap["history"]:
-        st.plotly_chart(curves_figure(snap["history"]), key="curves")
-        last = snap["history"][-1]
-        st.metric("target test accuracy", f"{last['target_test']:.4f}")
+    view = jobs.live_view(job, st.session_state.setdefault("train.view", {}))
+    snap = view["snapshot"]
+    st.progress(view["progress"], text=view["status"])
+    if view["figure"] is not None:
+        st.plotly_chart(view["figure"], key="curves")
+    if view["accuracy"] is not None:
+        st.metric("target test accuracy", f"{view['accuracy']:.4f}")
     if snap["state"] in ("finished", "stopped"):
         st.success(f"{snap['message']}. Run saved to `{snap['run_dir']}`.")
     elif snap["state"] == "diverged":
         st.error(f"Training diverged: {snap['message']}")
     elif snap["state"] == "error":
         st.error(snap["message"])
+    if not job.active and st.session_state.get("train.shown_active"):
+        st.session_state["train.shown_active"] = False
+        st.rerun()  # the job ended: the whole page again, with the form
+    st.session_state["train.shown_active"] = job.active
 
 
 live()

@@ -51,3 +51,13 @@ def app_env(tiny_zoo, tmp_path, monkeypatch):
     yield tiny_zoo
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def train_jobs():
+    """The Train page's process-wide jobs (``dalab.ui.trainer``): none before the test, all
+    stopped and forgotten after it."""
+    from dalab.ui import trainer
+    trainer.forget_jobs()
+    yield trainer
+    trainer.forget_jobs()

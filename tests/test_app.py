@@ -50,8 +50,7 @@ def test_kl_gap_page_reads_a_shared_link():
     assert not at.exception and at.metric[0].value == "1.000"
 
 
-def test_train_page_trains_and_reports(tmp_path, monkeypatch):
-    import time
+def test_train_page_trains_and_reports(tmp_path, monkeypatch, train_jobs):
     monkeypatch.chdir(tmp_path)  # runs/app/ goes here
     at = AppTest.from_file(str(ROOT / "pages/train.py"), default_timeout=60).run()
     assert not at.exception and at.info  # asks to press Start
@@ -59,7 +58,7 @@ def test_train_page_trains_and_reports(tmp_path, monkeypatch):
     at.selectbox[2].set_value("ellipse-2")
     at.number_input[0].set_value(40)
     at.button[0].click().run()
-    trainer = at.session_state["trainer"]
+    trainer = train_jobs.current_job(at.session_state["train.run"])
     trainer.join(60)
     at.run()
     assert not at.exception
@@ -68,7 +67,7 @@ def test_train_page_trains_and_reports(tmp_path, monkeypatch):
     assert list((tmp_path / "runs" / "app").glob("*/config.json"))
 
 
-def test_train_page_shows_bad_overrides_as_an_error():
+def test_train_page_shows_bad_overrides_as_an_error(train_jobs):
     at = AppTest.from_file(str(ROOT / "pages/train.py"), default_timeout=60).run()
     at.text_area[0].set_value("bogus=1")
     at.button[0].click().run()

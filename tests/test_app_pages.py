@@ -213,3 +213,59 @@ def test_modulation_reset_puts_the_trained_gammas_back(app_env):
     assert not at.exception, at.exception
     assert at.slider(key="modulation.gamma1").value == pytest.approx(cfg["gamma1"])
     assert at.slider(key="modulation.gamma2").value == pytest.approx(cfg["gamma2"])
+
+
+# -- Train page: one job per server, kept across reloads (issue 14) --------------------------
+
+def _train_page(steps=100_000):
+    at = AppTest.from_file(str(ROOT / "pages/train.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    at.selectbox(key="train.method").set_value("source_only")
+    at.selectbox(key="train.source").set_value("ellipse-1")
+    at.selectbox(key="train.target").set_value("ellipse-2")
+    at.number_input(key="train.steps").set_value(steps)
+    return at
+
+
+def _start_button(at):
+    return next((b for b in at.get("form_submit_button") if b.label == "Start"), None)
+
+
+def _status(at):
+    return at.get("progress")[0].proto.text
+
+
+def test_train_page_reattaches_to_the_running_job_after_a_reload(tmp_path, monkeypatch,
+                                                                 train_jobs):
+    monkeypatch.chdir(tmp_path)
+    first = _train_page()
+    _start_button(first).click().run()
+    assert not first.exception, first.exception
+    job = train_jobs.current_job()
+    assert job is not None and job.state == "running"
+    assert _start_button(first) is None  # the running job, not the form
+    reloaded = AppTest.from_file(str(ROOT / "pages/train.py"), default_timeout=60).run()
+    assert not reloaded.exception, reloaded.exception
+    assert _start_button(reloaded) is None  # a new session (a reload) shows the job ...
+    assert _status(reloaded).startswith(("running", "paused"))
+    assert any(str(job.out) in m.value for m in reloaded.markdown)  # ... by its run dir
+    reloaded.button(key="train.stop").click().run()
+    assert _status(reloaded).startswith(("stopping...", "stopped"))
+    job.join(30)
+    reloaded.run()
+    assert job.state == "stopped" and _start_button(reloaded) is not None  # the form is back
+    assert any("Run saved to" in s.value for s in reloaded.success)
+
+
+def test_train_page_refuses_a_second_start_naming_the_running_run(tmp_path, monkeypatch,
+                                                                  train_jobs):
+    monkeypatch.chdir(tmp_path)
+    tab_a, tab_b = _train_page(), _train_page()  # both opened before either started
+    _start_button(tab_a).click().run()
+    running = train_jobs.current_job()
+    _start_button(tab_b).click().run()
+    assert not tab_b.exception, tab_b.exception
+    assert train_jobs.current_job() is running and len(list((tmp_path / "runs" / "app").glob("*"))) <= 1
+    err = tab_b.error[0].value
+    assert "already training" in err and str(running.out) in err
+    assert _start_button(tab_b) is None  # and tab b now shows the running job

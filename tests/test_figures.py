@@ -32,8 +32,8 @@ def test_histogram_and_embedding_and_curves():
     assert len(fig.data) == 2 and len(fig.data[0].x) == 5
     with pytest.raises(ValueError):
         F.embedding_figure(pts, dom, None, colour_by="class")
-    fig = F.curves_figure([{"step": 1, "loss": 2.0, "target_test": 0.1, "source_test": 0.2},
-                           {"step": 2, "loss": 1.0, "target_test": 0.3, "source_test": 0.5}])
+    fig = F.training_figure({"step": [1, 2], "loss": [2.0, 1.0]},
+                            [{"step": 2, "target_test": 0.3, "source_test": 0.5}])
     assert list(fig.data[0].y) == [2.0, 1.0] and fig.data[1].yaxis == "y2"
 
 

@@ -72,3 +72,47 @@ def test_a_failure_in_the_training_thread_is_one_line_without_a_traceback(monkey
     t.start()
     t.join(30)
     assert t.state == "error" and t.message == "Training failed: RuntimeError: broken step"
+
+
+def test_stop_shows_stopping_until_the_thread_has_stopped(tmp_path):
+    """Issue 14: Stop showed nothing until the run had ended."""
+    t = Trainer("source_only", "ellipse-1", "ellipse-2", 10_000, out=tmp_path / "run")
+    t.start()
+    _wait(lambda: t.step_done >= 2)
+    t.stop()
+    assert t.snapshot()["state"] == "stopping"  # at once, before the thread has noticed
+    t.join(30)
+    assert t.snapshot()["state"] == "stopped"
+    t.stop()  # a second click after the end changes nothing
+    assert t.state == "stopped"
+
+
+def test_one_job_at_a_time_and_a_second_start_names_the_running_one(tmp_path, train_jobs):
+    from dalab.ui import trainer as T
+    a = T.start_job("source_only", "ellipse-1", "ellipse-2", 10_000, out=tmp_path / "a")
+    assert T.current_job() is a and T.get_job(tmp_path / "a") is a
+    with pytest.raises(T.BusyError, match=r"source_only ellipse-1 -> ellipse-2") as e:
+        T.start_job("dann", "ellipse-1", "ellipse-2", 10, out=tmp_path / "b")
+    assert str(tmp_path / "a") in str(e.value)
+    assert T.get_job(tmp_path / "b") is None and not (tmp_path / "b").exists()
+    a.stop()
+    a.join(30)
+    assert T.current_job() is None and T.current_job(tmp_path / "a") is a  # finished: by name
+    b = T.start_job("source_only", "ellipse-1", "ellipse-2", 20, out=tmp_path / "b")
+    b.join(30)
+    assert b.state == "finished"
+
+
+def test_live_view_rebuilds_the_figure_only_when_the_run_moved(tmp_path):
+    from dalab.ui.trainer import live_view
+    t = Trainer("dann", "ellipse-1", "ellipse-2", 40, out=tmp_path / "run", eval_every=20)
+    t.start()
+    t.join(30)
+    state = {}
+    v1 = live_view(t, state)
+    assert v1["status"] == "finished: step 40 / 40" and v1["accuracy"] is not None
+    names = [tr.name for tr in v1["figure"].data]
+    assert names[:3] == ["loss", "loss_cls", "loss_dom"]
+    assert len(v1["figure"].data[0].x) == 40  # every step from metrics.csv
+    v2 = live_view(t, state)
+    assert v2["figure"] is v1["figure"]  # nothing new: no rebuild, no re-read

@@ -315,3 +315,85 @@ def test_gamma_grid_figure_draws_the_map_and_marks_the_current_setting():
     log = gamma_grid_figure(np.full((4, 3), 10.0), g1s, g2s, 1.0, 0.1, title="ratio", log=True)
     assert np.allclose(np.asarray(log.data[0].z), 1.0)       # colour on log10
     assert "10" in log.data[0].text[0][0]                    # the labels keep the true value
+
+
+# -- the Train page's numbers (issue 14: Train page) -----------------------------------------
+
+def test_loss_series_has_every_loss_component_per_step_within_a_point_budget():
+    from dalab.ui.trainer import loss_series
+    rows = [{"step": s, "loss": 2.0 + s, "loss_cls": 1.0 * s, "loss_dom": 0.5, "lr": 0.1}
+            for s in range(1, 1001)]
+    few = loss_series(rows[:10], max_points=400)
+    assert list(few) == ["step", "loss", "loss_cls", "loss_dom"]  # not lr: not a loss
+    assert few["step"] == list(range(1, 11)) and few["loss_cls"] == [float(s) for s in range(1, 11)]
+    many = loss_series(rows, max_points=400)
+    assert 200 <= len(many["step"]) <= 400 and many["step"][-1] == 1000
+    assert many["loss_dom"] == [0.5] * len(many["step"])
+    assert many["loss_cls"][0] == pytest.approx(sum(range(1, 4)) / 3)  # buckets of 3 steps
+    # a component that starts later (a second phase) has gaps before it, not zeros
+    late = loss_series([{"step": 1, "loss": 1.0}, {"step": 2, "loss": 1.0, "loss_d": 3.0}])
+    assert late["loss_d"] == [None, 3.0]
+
+
+def test_metrics_tail_reads_only_what_was_appended_and_follows_a_rewrite(tmp_path):
+    from dalab.runs import MetricsLog, read_metrics
+    from dalab.ui.trainer import MetricsTail
+    path = tmp_path / "metrics.csv"
+    tail = MetricsTail(path)
+    assert tail.read() == 0 and tail.rows == []  # no file yet
+    log = MetricsLog(path)
+    for s in range(1, 6):
+        log.write(s, {"loss": s / 10, "loss_cls": s / 20})
+    log.flush()
+    assert tail.read() == 5 and tail.rows == read_metrics(tmp_path)
+    pos = tail._pos
+    for s in range(6, 9):
+        log.write(s, {"loss": s / 10, "loss_cls": s / 20})
+    log.flush()
+    assert tail.read() == 3 and tail._pos > pos and tail.rows == read_metrics(tmp_path)
+    assert tail.read() == 0  # nothing new: nothing parsed
+    log.write(9, {"loss": 0.9, "loss_cls": 0.45, "loss_ent": 1.0})  # a new column: rewritten
+    log.flush()
+    tail.read()
+    assert tail.rows == read_metrics(tmp_path) and tail.rows[-1]["loss_ent"] == 1.0
+    with open(path, "a") as f:
+        f.write("10,1.0")  # a line still being written is left for the next read
+    tail.read()
+    assert tail.rows[-1]["step"] == 9
+
+
+def test_training_figure_has_numeric_axes_and_one_line_per_loss_component():
+    """Issue 14: the accuracy axis read "0, 0, 0.62, 0.478, ..." (categories, not numbers)."""
+    import numpy as np
+    from dalab.ui.figures import training_figure
+    series = {"step": [1, 2, 3], "loss": [2.0, 1.5, 1.0], "loss_cls": [1.0, 0.8, 0.5],
+              "loss_dom": [0.7, None, 0.6]}
+    history = [{"step": 2, "target_test": np.float32(0.0), "source_test": "0.62"},
+               {"step": 3, "target_test": 0.478, "source_test": 0.7}]
+    fig = training_figure(series, history)
+    names = [t.name for t in fig.data]
+    assert names == ["loss", "loss_cls", "loss_dom", "target_test", "source_test"]
+    acc = [t for t in fig.data if t.name in ("target_test", "source_test")]
+    assert {t.yaxis for t in acc} == {"y2"} and {t.yaxis for t in fig.data[:3]} == {"y"}
+    for t in fig.data:  # plain numbers (never strings or numpy scalars) on every trace
+        assert all(v is None or type(v) is float for v in t.y), (t.name, t.y)
+        assert all(type(v) is int for v in t.x)
+    assert list(acc[1].y) == [0.62, 0.7]
+    assert fig.layout.yaxis.type == "linear" and fig.layout.yaxis2.type == "linear"
+    assert tuple(fig.layout.yaxis2.range) == (0, 1) and fig.layout.yaxis2.tickformat == ".2f"
+    assert fig.layout.xaxis.type == "linear"
+
+
+def test_status_text_says_stopping_until_the_trainer_reports_stopped():
+    from dalab.ui.trainer import status_text
+    snap = {"state": "stopping", "step": 40, "steps": 300}
+    assert status_text(snap) == "stopping...: step 40 / 300"
+    assert status_text({**snap, "state": "stopped"}) == "stopped: step 40 / 300"
+    assert status_text({**snap, "state": "running"}) == "running: step 40 / 300"
+
+
+def test_trainer_threads_leave_a_core_to_the_page_unless_told():
+    from dalab.ui.trainer import trainer_threads
+    assert trainer_threads(2, {}) == 1 and trainer_threads(8, {}) == 7
+    assert trainer_threads(1, {}) == 1 and trainer_threads(None, {}) == 1
+    assert trainer_threads(8, {"OMP_NUM_THREADS": "3"}) is None  # the user's choice stays

@@ -139,19 +139,38 @@ def embedding_figure(points: np.ndarray, domain: np.ndarray, labels: np.ndarray 
     return fig
 
 
-def curves_figure(history: list[dict], keys: tuple[str, ...] = ("loss",),
-                  acc_keys: tuple[str, ...] = ("target_test", "source_test")) -> go.Figure:
-    """Training curves from a run's history: losses (left axis) and accuracies (right axis)."""
-    steps = [h["step"] for h in history]
+def _number(v) -> float | None:
+    """A plain float for plotly (a numpy scalar or a numeric string too); None when missing."""
+    try:
+        return None if v is None else float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def training_figure(series: dict[str, list], history: list[dict],
+                    acc_keys: tuple[str, ...] = ("target_test", "source_test")) -> go.Figure:
+    """The Train page's curves: each loss component per step (``trainer.loss_series``, left
+    axis) and the accuracies at each evaluation (``history``, right axis, 0-1). Every axis is
+    explicitly linear and every value a plain float, so plotly never reads the numbers as
+    category labels."""
+    steps = [int(s) for s in series.get("step", [])]
     fig = go.Figure()
-    for k in keys:
-        fig.add_trace(go.Scatter(x=steps, y=[h.get(k) for h in history], name=k, mode="lines"))
+    for k, ys in series.items():
+        if k != "step":
+            fig.add_trace(go.Scatter(x=steps, y=[_number(v) for v in ys], name=k, mode="lines",
+                                     yaxis="y", connectgaps=False))
     for k in acc_keys:
-        fig.add_trace(go.Scatter(x=steps, y=[h.get(k) for h in history], name=k,
-                                 mode="lines+markers", yaxis="y2"))
-    fig.update_layout(xaxis_title="step", yaxis=dict(title="loss"),
-                      yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]),
-                      height=360, margin=dict(l=10, r=10, t=30, b=10))
+        pts = [(int(h["step"]), _number(h.get(k))) for h in history]
+        pts = [(s, v) for s, v in pts if v is not None]
+        if pts:
+            fig.add_trace(go.Scatter(x=[s for s, _ in pts], y=[v for _, v in pts], name=k,
+                                     mode="lines+markers", yaxis="y2"))
+    fig.update_layout(xaxis=dict(title="step", type="linear"),
+                      yaxis=dict(title="loss (per step)", type="linear"),
+                      yaxis2=dict(title="accuracy", type="linear", overlaying="y", side="right",
+                                  range=[0, 1], tickformat=".2f", showgrid=False),
+                      height=380, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", y=-0.2))
     return fig
 
 
