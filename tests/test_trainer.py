@@ -116,3 +116,11 @@ def test_live_view_rebuilds_the_figure_only_when_the_run_moved(tmp_path):
     assert len(v1["figure"].data[0].x) == 40  # every step from metrics.csv
     v2 = live_view(t, state)
     assert v2["figure"] is v1["figure"]  # nothing new: no rebuild, no re-read
+
+
+def test_trainer_load_times_a_run_alone_and_with_the_page_polling(tmp_path, train_jobs):
+    from dalab.ui.trainer_load import run
+    alone = run("dann", "ellipse-1", "ellipse-2", 40, None, tmp_path / "alone")
+    polled = run("dann", "ellipse-1", "ellipse-2", 40, 0.01, tmp_path / "polled")
+    assert alone["state"] == polled["state"] == "finished" and alone["refreshes"] == 0
+    assert polled["refreshes"] >= 1 and polled["page_cpu_ms_per_refresh"] > 0
