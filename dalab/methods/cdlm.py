@@ -195,7 +195,8 @@ class CDLMConfig:
     lambda2: float = 1e-4           # weight of L_Rec in the phi update, Eq. 21 (paper, Sec. 4)
     beta1: float = 1.0              # weight of L_c^s, Eq. 20. Paper (Sec. 4): 0.1 with its own,
                                     # unstated loss scales; x10 chosen on held-out target-train
-                                    # with ours (docs/methods-cdlm.md, "Selection")
+                                    # with ours (0.836 vs 0.826 at the paper's; docs/methods-cdlm.md,
+                                    # "Issue 13 ablations")
     beta2: float = 0.1              # weight of L_c^t, Eq. 20. Paper: 0.01; x10 as beta1
     mode: Literal["full", "pm1", "pm2", "none"] = "full"  # modulation: Eq. 1-2 / 11 / 15 / VAE
     consistency: Literal["both", "source", "target", "none"] = "both"  # L_c terms (Table 3)
