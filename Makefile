@@ -13,7 +13,8 @@ $(VENV)/.app-installed: requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt requirements-bench.txt
+$(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt requirements-bench.txt \
+		requirements-sweep.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
