@@ -1,4 +1,4 @@
-"""``python -m dalab`` / ``dalab``: methods, data, train, eval.
+"""``python -m dalab`` / ``dalab``: methods, data, train, eval, bench, sweep, zoo, timings.
 
 Bad names or values print an error that lists what is valid and exit with code 2.
 """
@@ -330,6 +330,21 @@ def _timings(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from .sweep import parse_grid, run_sweep, sweep_markdown, sweep_rows
+
+    done = run_sweep(args.method, args.source, args.target, parse_grid(args.grid),
+                     seeds=args.seeds, steps=args.steps, out=args.out, address=args.address,
+                     num_cpus=args.cpus, ema=args.ema, augment=args.augment)
+    print(sweep_markdown(sweep_rows(done["out"]), done["spec"]))
+    failed = [r["name"] for r in done["runs"] if "error" in r]
+    if failed:
+        print(f"dalab: error: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"runs in {done['out']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .analysis.selection import SCORES as SELECTION_SCORES  # numpy only: cheap
     from .methods import METHODS
@@ -398,6 +413,26 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-selection", action="store_true",
                    help="skip the table of the seed each label-free score would pick")
     b.set_defaults(func=_bench)
+
+    sw = sub.add_parser("sweep", help="one method on one pair over a grid of config values x "
+                        "seeds, each an ordinary resumable run, in parallel on Ray")
+    sw.add_argument("--method", required=True, choices=list(METHODS), metavar="METHOD",
+                    help=f"one of: {', '.join(METHODS)}")
+    sw.add_argument("--source", required=True)
+    sw.add_argument("--target", required=True)
+    sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                    help="values of one config key (repeatable: the runs are the cartesian "
+                         "product); `dalab methods -v` lists keys")
+    sw.add_argument("--seeds", type=_positive_int, default=1)
+    sw.add_argument("--steps", type=_positive_int, help="default: the method's default_steps")
+    sw.add_argument("--out", help="sweep folder (default runs/sweep/<method>_<src>_to_<tgt>); "
+                    "finished runs in it are skipped, interrupted ones resumed")
+    sw.add_argument("--address", help="join this Ray cluster (e.g. ray://host:10001 or auto) "
+                    "instead of starting a local one; its nodes must see --out")
+    sw.add_argument("--cpus", type=_positive_int,
+                    help="CPUs of the local Ray instance, one run each (default: all cores)")
+    _engine_args(sw)
+    sw.set_defaults(func=_sweep)
 
     z = sub.add_parser("zoo", help="list the pretrained zoo or fill it from benchmark runs")
     zsub = z.add_subparsers(dest="zoo_cmd", required=True, metavar="SUBCOMMAND")

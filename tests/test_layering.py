@@ -39,11 +39,14 @@ ALLOWED: dict[str, set[str]] = {
     "api": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis"},
     "bench": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis"},
     "timings": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis"},
+    # training-time sweeps on Ray: the benchmark's layer, and it reuses the benchmark's pieces
+    "sweep": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis",
+                      "bench"},
     "cli": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis",
-                    "bench", "timings"},
+                    "bench", "timings", "sweep"},
     "__main__": {"cli"},
     "ui": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis",
-                   "experiments", "api", "bench", "timings", "cli"},
+                   "experiments", "api", "bench", "timings", "sweep", "cli"},
 }
 ALLOWED["__init__"] = set()  # the root imports nothing: `import dalab` stays cheap
 # ...except its __getattr__ (PEP 562), which loads the public API on first use of
