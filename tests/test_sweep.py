@@ -4,6 +4,7 @@ import os
 import sys
 import threading
 from functools import partial
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +17,7 @@ from dalab.train import train
 GRID = ["--grid", "lr=0.005,0.02", "--grid", "lambda_w=1"]
 ARGS = ["sweep", "--method", "dann", "--source", "ellipse-1", "--target", "ellipse-2",
         *GRID, "--steps", "20"]
+ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["lr=0.005,lambda_w=1_seed0", "lr=0.02,lambda_w=1_seed0"]
 
 
@@ -54,7 +56,8 @@ class FakeRay:
         return ref()
 
 
-def test_sweep_trains_each_configuration_then_skips_them(ray_session, tmp_path, capsys):
+def test_sweep_trains_each_configuration_then_skips_them(ray_session, tmp_path, capsys,
+                                                         monkeypatch):
     out = tmp_path / "runs" / "sweep" / "dann_ellipse-1_to_ellipse-2"
     assert main([*ARGS, "--out", str(out)]) == 0
     text = capsys.readouterr().out
@@ -81,6 +84,16 @@ def test_sweep_trains_each_configuration_then_skips_them(ray_session, tmp_path, 
     text = capsys.readouterr().out
     assert text.count("already there, skipped") == 2 and "trained" not in text
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/model.safetensors")} == weights
+
+    # the Results page lists it: the table and, for two keys, the heatmap
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(str(ROOT / "pages/results.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    (table,) = [d for d in at.dataframe if "target test" in d.value.columns]
+    assert list(table.value["lr"]) == ["0.005", "0.02"]
+    assert list(table.value["target test"]) == [r["target_test"] for r in rows]
+    assert "sweep_heatmap" in {c.key for c in at.get("plotly_chart")}
 
 
 def test_an_interrupted_run_is_resumed(tmp_path, monkeypatch):
@@ -147,6 +160,7 @@ def _row(lr, w, seed, test, entropy):
 
 
 def test_summaries_of_a_two_key_grid():
+    from dalab.ui.figures import sweep_heatmap_figure
     spec = {"grid": {"lr": ["0.1", "0.2"], "w": ["1", "3"]}, "seeds": 2}
     rows = [_row("0.1", "1", 0, 0.6, 0.3), _row("0.1", "1", 1, 0.8, 0.2),
             _row("0.1", "3", 0, 0.9, 0.9), _row("0.2", "1", 0, 0.5, 0.1)]   # (0.2, 3): none
@@ -163,3 +177,8 @@ def test_summaries_of_a_two_key_grid():
     assert sweep.table_rows(rows)[2] == {"lr": "0.1", "w": "3", "seed": 0, "status": "finished",
                                          "entropy": 0.9, "SND": 0.5, "IWCV": 0.5, "DEV": 0.5,
                                          "target test": 0.9}
+    fig = sweep_heatmap_figure(rows, spec, "prediction_entropy")
+    score, test = fig.data
+    assert score.z[0] == pytest.approx((0.25, 0.9)) and test.z[0] == pytest.approx((0.7, 0.9))
+    assert list(test.y) == ["0.1", "0.2"] and list(test.x) == ["1", "3"]
+    assert "lower is better" in fig.layout.annotations[0].text

@@ -362,3 +362,37 @@ def bridge_2d_figure(x_1, y_1, x_2, y_2, out: dict) -> go.Figure:
                           row=1, col=4)
     fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+# -- sweeps ---------------------------------------------------------------------------------
+
+def sweep_heatmap_figure(rows: list[dict], spec: dict,
+                         score: str = "soft_neighborhood") -> go.Figure:
+    """A two-key sweep (``dalab.sweep.sweep_rows`` and its ``sweep.json`` spec) as two maps
+    side by side, rows the first key's values and columns the second's: the label-free
+    ``score`` and the target test accuracy, each cell the mean over the seeds (blank where no
+    run finished), labelled with its value."""
+    from plotly.subplots import make_subplots
+
+    from ..analysis.selection import HIGHER_IS_BETTER
+    from ..sweep import SCORE_LABELS, grid_means
+
+    k1, k2 = list(spec["grid"])
+    better = "higher" if HIGHER_IS_BETTER[score] else "lower"
+    titles = (f"{SCORE_LABELS[score]} ({better} is better, no target labels)",
+              "target test accuracy (uses target labels)")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.16)
+    for col, field in ((1, score), (2, "target_test")):
+        ys, xs, z = grid_means(rows, spec, field)
+        text = [["" if v != v else f"{v:.3f}" for v in row] for row in z]
+        fig.add_trace(go.Heatmap(
+            z=z, x=xs, y=ys, text=text, texttemplate="%{text}", coloraxis=f"coloraxis{col}",
+            hovertemplate=f"{k1} = %{{y}}, {k2} = %{{x}}: %{{text}}<extra></extra>"),
+            row=1, col=col)
+        fig.update_xaxes(title_text=k2, type="category", row=1, col=col)
+        fig.update_yaxes(title_text=k1, type="category", row=1, col=col)
+    fig.update_layout(coloraxis1=dict(colorscale="Viridis", reversescale=better == "lower",
+                                      colorbar=dict(x=0.42, len=0.9)),
+                      coloraxis2=dict(colorscale="Viridis", colorbar=dict(x=1.0, len=0.9)),
+                      height=420, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
