@@ -135,7 +135,9 @@ def _import_ray():
 def train_one(run_dir: str, method: str, source: str, target: str, values: dict, seed: int,
               steps: int, ema: float | None, augment: bool, state: str | None) -> dict:
     """One configuration, in a Ray worker's process (one thread): trained, or resumed when
-    ``state`` is "incomplete". A failure is returned, not raised, so the other runs go on."""
+    ``state`` is "incomplete", then scored (:func:`dalab.bench.run_scores`, cached in the run,
+    so the summary scores in parallel too). A failure is returned, not raised, so the other
+    runs go on; a failed scoring is left to the summary, which reports it."""
     import torch
 
     from .train import resume, train
@@ -151,6 +153,11 @@ def train_one(run_dir: str, method: str, source: str, target: str, values: dict,
                               checkpoint_every=max(1, steps // 10), ema=ema, augment=augment)
     except Exception as e:  # noqa: BLE001 (reported with its type; the sweep goes on)
         return {"error": f"{type(e).__name__}: {e}"}
+    if res.status == "finished":
+        try:
+            run_scores(run_dir)
+        except (RunError, ValueError, RuntimeError):
+            pass
     return {"status": res.status, "target_test": res.accuracy.get("target_test"),
             "steps": res.steps_done, "wall_time_s": time.perf_counter() - t0}
 

@@ -116,6 +116,7 @@ def test_an_interrupted_run_is_resumed(tmp_path, monkeypatch):
     assert run["action"] == "resumed" and run["status"] == "finished", lines
     info = read_run_info(out / NAMES[0])
     assert info["status"] == "finished" and info["steps"] == 20
+    assert (out / NAMES[0] / "selection.json").is_file()  # scored in the task, not the summary
 
 
 def test_missing_ray_names_the_extra(tmp_path, monkeypatch, capsys):
