@@ -34,8 +34,8 @@ for row in range(0, len(cards), 2):
     for col, c in zip(st.columns(2), cards[row:row + 2]):
         with col.container(border=True):
             st.markdown(f"**{c['name']}**: {c['idea']}")
-            if c["equation"]:
-                st.latex(c["equation"])
+            if c["latex"]:  # a long equation in lines: a card is half the page wide
+                st.latex(c["latex"])
             st.caption(f"{c['paper']}. Shown on: {c['pages']}. Zoo models: {c['zoo']}.")
 st.dataframe(
     [{"method": m.name, "idea": m.summary, "paper": m.paper,
