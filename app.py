@@ -1,7 +1,7 @@
 """dalab's Streamlit app: `make run`. Pages live in pages/; this file only wires them."""
 import streamlit as st
 
-from dalab.ui import sidebar
+from dalab.ui import present, sidebar
 
 st.set_page_config(page_title="dalab", layout="wide")
 nav = st.navigation({
@@ -17,4 +17,5 @@ nav = st.navigation({
     "Translate": [st.Page("pages/translate.py", title="Translate")],
 })
 sidebar.draw()
+present.inject()  # projector mode's larger fonts (sidebar toggle, ?present=1)
 nav.run()

@@ -4,10 +4,13 @@ import numpy as np
 import streamlit as st
 
 from dalab.data import DomainPair
+from dalab.runs import RunError
+from dalab.ui import claims, present
 from dalab.ui import figures as F
+from dalab.ui.models import picker_label
 from dalab.ui.bridge_view import (domain_classifier_paths, interpolation_rows,
                                   own_transfer_accuracy, page_transfer_accuracy, toy_bridge)
-from dalab.ui.sidebar import device, load_model, load_model_or_explain, pick_model
+from dalab.ui.sidebar import device, load_model, load_model_or_explain, models_cached, pick_model
 from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -62,6 +65,16 @@ def toy(steps: int, labels: str):
     return toy_bridge(steps, seed=0, labels=labels)
 
 
+def bridge_holds(path: str) -> bool:
+    """Bridge Table 2's claim (``claims.bridge_claim``) for another bridge; False for one
+    whose transfer accuracy cannot be measured here (a 2-D bridge, a broken run)."""
+    try:
+        acc, _ = accuracy(path, device())
+    except (RunError, OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError):
+        return False
+    return claims.bridge_claim(acc["source->target"], acc["target->source"])[2]
+
+
 PAGE = "bridge"  # widget keys are "bridge.steps", ...; link parameters plain
 m = pick_model(method="bridge", label="Bridge model")
 if m is not None:
@@ -100,14 +113,23 @@ if m is not None:
                              "lerp cuts through the low-density middle.")
         to_query(["steps", "kind"], page=PAGE)
         rows = interpolation_rows(model, x_s[i_a], x_s[i_b], int(steps), kind)
-        st.plotly_chart(F.image_rows_figure(rows), key="rows")
+        acc, how = accuracy(m["path"], device())
+        paper, shown, holds = claims.bridge_claim(acc["source->target"], acc["target->source"])
+        if not holds:  # said first; the search stops at the first other bridge that shows it
+            st.warning(claims.verdict("Table 2's class-keeping transfer", holds,
+                                      claims.first_holding(
+                                          (picker_label(o), bridge_holds(o["path"]))
+                                          for o in models_cached() if o["method"] == "bridge"
+                                          and o["path"] != m["path"])))
+        st.markdown(f"**Paper says:** {paper}.  \n**This model shows:** {shown}.")
+        fig = F.image_rows_figure(rows)
+        st.plotly_chart(present.figure(fig, height=fig.layout.height), key="rows")
         st.caption(f"What you are seeing (Fig. 5/6): {p['source']} image {i_a} (class "
                    f"{y_s[i_a]}) to image {i_b} (class {y_s[i_b]}). Row 1 interpolates in the "
                    f"{p['source']} VAE's latent space; row 2 transfers both ends to "
                    f"{p['target']} and interpolates there; row 3 transfers every point of "
                    "row 1. When the bridge has learnt a class-preserving map, rows 2 and 3 "
                    "change class where row 1 does.")
-        acc, how = accuracy(m["path"], device())
         a1, a2, a3 = st.columns(3)
         a1.metric("transfer accuracy source -> target", f"{acc['source->target']:.3f}",
                   help="Share of source images whose transfer gets the same class (0-1).")
@@ -141,7 +163,7 @@ toy_steps = c1.select_slider("Training steps", [200, 300, 1000, 3000], value=300
 labels = c2.radio("Class labels for L_Cls", ["source", "both", "none"], horizontal=True,
                   **kept(PAGE, "toy_labels"))
 x_1, y_1, x_2, y_2, out = toy(int(toy_steps), labels)
-st.plotly_chart(F.bridge_2d_figure(x_1, y_1, x_2, y_2, out), key="toy")
+st.plotly_chart(present.figure(F.bridge_2d_figure(x_1, y_1, x_2, y_2, out)), key="toy")
 agree = float(np.mean((out["shared_1"] @ out["boundary_w"].T + out["boundary_b"]).argmax(1)
                       == y_1))
 st.metric("classifier on z' (domain 1, training points)", f"{agree:.3f}")

@@ -1,6 +1,7 @@
 """KL-gap calculator: CDLM's Eq. 7-15 for one latent dimension, live."""
 import streamlit as st
 
+from dalab.ui import claims, present
 from dalab.ui.figures import gap_ratio_figure, gap_table, gaussians_figure, unit_sigma_note
 from dalab.ui.navigation import ensure_app_navigation
 from dalab.ui.state import init_from_query, kept, show_link_notes, to_query
@@ -40,8 +41,17 @@ st.dataframe(rows, hide_index=True, column_config={"value": st.column_config.Num
     format="%.4f")})
 st.metric("gap ratio KL(st‖ts) / KL(s‖t) (Eq. 10)", f"{rows[3]['value']:.3f}")
 left, right = st.columns(2)
-left.plotly_chart(gaussians_figure(mu_s, sigma_s, mu_t, sigma_t, gamma1), key="gaussians")
-right.plotly_chart(gap_ratio_figure(gamma1), key="ratio")
+left.plotly_chart(present.figure(gaussians_figure(mu_s, sigma_s, mu_t, sigma_t, gamma1),
+                                 columns=2), key="gaussians")
+with right:
+    paper, shown, holds = claims.kl_gap_claim(mu_s, sigma_s, mu_t, sigma_t, gamma1)
+    if not holds:  # the alternative: the same means and γ1 with the unit sigmas Eq. 10 assumes
+        unit = claims.kl_gap_claim(mu_s, 1.0, mu_t, 1.0, gamma1)[2]
+        st.warning(claims.verdict(
+            "Eq. 10's ratio", holds, "the same μ and γ1 with σ_s = σ_t = 1" if unit else None,
+            "these means and γ1 with σ_s = σ_t = 1", subject="This setting"))
+    st.markdown(f"**Paper says:** {paper}.  \n**These Gaussians show:** {shown}.")
+    st.plotly_chart(present.figure(gap_ratio_figure(gamma1), columns=2), key="ratio")
 st.caption("What you are seeing: left, the two domains' Gaussians and the modulated codes z_st, "
            "z_ts with Eq. 5-6's moments (μ_st = μ_s + γ1 μ_t, σ_st = γ1 σ_s σ_t): above "
            "γ1 = 0.5 the dashed curves overlap more than s and t do. Right, Eq. 10 for "

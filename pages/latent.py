@@ -5,6 +5,8 @@ import streamlit as st
 
 from dalab.analysis.latent import histograms_vs_prior, prior_report
 from dalab.data import DomainPair
+from dalab.runs import RunError
+from dalab.ui import claims, present
 from dalab.ui.figures import histogram_figure, kl_per_dimension_figure
 from dalab.ui.models import available, encode_test_sets, picker_label
 from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
@@ -42,19 +44,53 @@ def codes(path: str):
     return c_s, c_t, "mu" if use_mu else "h", prior_report(c_s), prior_report(c_t)
 
 
-for col, label, side in ((c1, left, "left"), (c2, right, "right")):
-    m = next(x for x in models if x["label"] == label)
+def claim(path: str):
+    """DFA Fig. 8-9's claim on a model's codes (``claims.latent_claim``; cached codes)."""
+    *_, rep_s, rep_t = codes(path)
+    return claims.latent_claim(float(np.mean(rep_s["kl"])), float(np.mean(rep_t["kl"])))
+
+
+def holds_for(path: str) -> bool:
+    """The claim's criterion for a model of the search; one that cannot be loaded: False."""
+    try:
+        return claim(path)[2]
+    except (RunError, OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+shown_models = {side: next(x for x in models if x["label"] == label)
+                for label, side in ((left, "left"), (right, "right"))}
+for m in shown_models.values():
     load_model_or_explain(m["path"], device())
+said = {side: claim(m["path"]) for side, m in shown_models.items()}
+if not any(h for _, _, h in said.values()):  # neither shown model: the others, on request
+    rest = [x for x in models if x["path"] not in {m["path"] for m in shown_models.values()}]
+    if rest and st.button(f"Find a model that shows DFA's prior ({len(rest)} others; each "
+                          "is encoded once, seconds each)", key="latent.search"):
+        found = claims.first_holding((picker_label(x), holds_for(x["path"])) for x in rest)
+        st.info(f"{found} does." if found else "No model in the zoo or your runs does.")
+for col, side in ((c1, "left"), (c2, "right")):
+    m = shown_models[side]
     c_s, c_t, what, rep_s, rep_t = codes(m["path"])
+    paper, shown_line, holds = said[side]
+    other = shown_models["right" if side == "left" else "left"]
     with col:
+        if not holds:
+            other_holds = said["right" if side == "left" else "left"][2]
+            st.warning(claims.verdict(
+                "DFA's prior (Fig. 8-9)", holds, f"the {('right', 'left')[side == 'right']} "
+                f"model ({picker_label(other)})" if other_holds else None,
+                "the two models shown (the button above checks the others)"))
+        st.markdown(f"**Paper says:** {paper}.  \n**This model shows:** {shown_line}.")
         order = np.argsort(rep_s["kl"])  # most Gaussian dimensions first
         dim = st.selectbox(f"Dimension of {what} ({c_s.shape[1]} in all, most Gaussian first)",
                            [int(d) for d in order], key=f"dim-{side}")
         h = histograms_vs_prior({"source": c_s[:, dim], "target": c_t[:, dim]})
-        st.plotly_chart(histogram_figure(h), key=f"hist-{side}")
+        st.plotly_chart(present.figure(histogram_figure(h), columns=2), key=f"hist-{side}")
         st.write(f"dimension {dim}: KL to N(0,1) source {rep_s['kl'][dim]:.3f}, target "
                  f"{rep_t['kl'][dim]:.3f}; KS source {rep_s['ks'][dim]:.3f}")
-        st.plotly_chart(kl_per_dimension_figure(rep_s["kl"], rep_t["kl"]), key=f"kl-{side}")
+        st.plotly_chart(present.figure(kl_per_dimension_figure(rep_s["kl"], rep_t["kl"]),
+                                       columns=2, height=300), key=f"kl-{side}")
         st.metric("mean KL to the prior (source)", f"{float(np.mean(rep_s['kl'])):.3f}")
         st.download_button("Download per-dimension statistics (CSV)",
                            "dim,kl_source,kl_target,ks_source,mean_source,std_source\n" + "\n".join(

@@ -7,11 +7,14 @@ import streamlit as st
 
 from dalab.analysis.kl import gap_ratio
 from dalab.data import DomainPair
+from dalab.runs import RunError, load_run
+from dalab.ui import claims, present
 from dalab.ui import figures as F
-from dalab.ui.modulation import (GAMMA1_GRID, GAMMA2_GRID, MODE_LABELS, encode_batch,
-                                 grid_accuracy, grid_gap, modulation_view, trained_gammas,
-                                 view_csv)
-from dalab.ui.sidebar import device, load_model, load_model_or_explain, pick_model
+from dalab.ui.models import picker_label
+from dalab.ui.modulation import (GAMMA1_GRID, GAMMA2_GRID, MODE_LABELS, batch_means,
+                                 encode_batch, gap_at, grid_accuracy, grid_gap, modulation_view,
+                                 trained_gammas, view_csv)
+from dalab.ui.sidebar import device, load_model, load_model_or_explain, models_cached, pick_model
 from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -47,6 +50,25 @@ def encoded(path: str, dev: str, n: int, seed: int):
     p = info["pair"]
     x_s, x_t, y_t = batch(p["source"], p["target"], p["split_seed"], n, seed)
     return encode_batch(model, x_s, x_t, y_t)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Checking the other CDLM models...")
+def other_encoded(path: str, n: int):
+    """Another CDLM model's batch for the claim's search, encoded on the CPU without entering
+    the shared four-model cache (the model is dropped once its codes are kept)."""
+    model, info = load_run(path, device="cpu")
+    p = info["pair"]
+    return encode_batch(model, *batch(p["source"], p["target"], p["split_seed"], n, 0))
+
+
+def other_holds(path: str, n: int, gamma1: float, gamma2: float, mode: str) -> bool:
+    """The claim's criterion for another CDLM model at the sliders' setting (no model call once
+    its batch is encoded); a model that cannot be loaded does not count."""
+    try:
+        g = gap_at(other_encoded(path, n), gamma1, gamma2, mode)
+    except (RunError, OSError, ValueError, KeyError):
+        return False
+    return claims.modulation_claim(g["ratio"], g["predicted_ratio"], g["equation"], mode)[2]
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing the γ1 × γ2 map (Table 6)...")
@@ -90,13 +112,21 @@ gamma1 = c1.slider("γ1 (weight of the other domain's h)", 0.1, 3.0, step=0.05,
 gamma2 = c2.slider("γ2 (weight of the noise ε)", 0.0, 1.0, step=0.05, **kept(PAGE, "gamma2"))
 mode = c3.radio("Mode", ["full", "pm1", "pm2", "none"], format_func=MODE_LABELS.get,
                 horizontal=True, **kept(PAGE, "mode"))
-c4, c5, c6, c7 = st.columns(4)
-dim_x = c4.number_input("Dimension on x", 0, d - 1, **kept(PAGE, "dim_x"))
-dim_y = c5.number_input("Dimension on y", 0, d - 1, **kept(PAGE, "dim_y"))
-n = c6.select_slider("Images per domain", [64, 128, 256], value=128, **kept(PAGE, "n"))
-c7.button("Reset γ1, γ2 to trained", on_click=reset_to_trained, key=key(PAGE, "reset"),
-          help=f"Back to the values this model was trained with: γ1 = {cfg['gamma1']}, "
-               f"γ2 = {cfg['gamma2']}.")
+if present.show_advanced():  # projector mode: fewer controls, these keep their values
+    with st.expander("Advanced: the scatter's dimensions, the batch size, reset"):
+        c4, c5, c6, c7 = st.columns(4)
+        dim_x = c4.number_input("Dimension on x", 0, d - 1, **kept(PAGE, "dim_x"))
+        dim_y = c5.number_input("Dimension on y", 0, d - 1, **kept(PAGE, "dim_y"))
+        n = c6.select_slider("Images per domain", [64, 128, 256], value=128,
+                             **kept(PAGE, "n"))
+        c7.button("Reset γ1, γ2 to trained", on_click=reset_to_trained,
+                  key=key(PAGE, "reset"),
+                  help=f"Back to the values this model was trained with: γ1 = "
+                       f"{cfg['gamma1']}, γ2 = {cfg['gamma2']}.")
+else:
+    dim_x, dim_y = (int(st.session_state.get(key(PAGE, k), v))
+                    for k, v in (("dim_x", 0), ("dim_y", min(1, d - 1))))
+    n = st.session_state.get(key(PAGE, "n"), 128)
 to_query(["gamma1", "gamma2", "mode", "dim_x", "dim_y"], page=PAGE)
 st.caption(f"Trained with mode={cfg['mode']}, γ1={cfg['gamma1']}, γ2={cfg['gamma2']}; "
            f"{m['source']} -> {m['target']}, latent size {d}.")
@@ -107,6 +137,10 @@ v = modulation_view(model, enc, gamma1, gamma2, mode, seed=0, dims=(dim_x, dim_y
 figs = (F.image_rows_figure(v["images"]), F.modulation_scatter_figure(v["points"], (dim_x, dim_y)),
         F.kl_gap_figure(v["kl_s_t"], v["kl_st_ts"], v["predicted"], v["equation"]))
 ms = 1000 * (time.perf_counter() - t0)
+figs = (present.figure(figs[0], height=figs[0].layout.height),
+        present.figure(figs[1], columns=2), present.figure(figs[2], columns=2))
+paper, shown, holds = claims.modulation_claim(v["ratio"], v["predicted_ratio"], v["equation"],
+                                              mode, **batch_means(enc))
 
 st.subheader("Source-style images of target digits")
 st.plotly_chart(figs[0], key="images")
@@ -124,6 +158,14 @@ with left:
               delta_color="inverse")
 with right:
     st.subheader("The gap between the domains")
+    if not holds:  # said first; the search stops at the first other CDLM model that shows it
+        others = (o for o in models_cached() if o["method"] == "cdlm" and o["path"] != m["path"])
+        st.warning(claims.verdict(
+            f"{v['equation']}'s prediction here (the gap "
+            f"{claims.gap_direction(v['predicted_ratio'])})", holds, claims.first_holding(
+                (picker_label(o), other_holds(o["path"], n, gamma1, gamma2, mode))
+                for o in others), "the zoo or your runs (CDLM, same γ1, γ2, mode)"))
+    st.markdown(f"**Paper says:** {paper}.  \n**This model shows:** {shown}.")
     st.plotly_chart(figs[2], key="kl")
     st.metric("measured KL(st‖ts) / KL(s‖t)", f"{v['ratio']:.3f}")
     st.metric(f"predicted ratio ({v['equation']})", f"{v['predicted_ratio']:.3f}")
@@ -151,10 +193,12 @@ st.subheader("Table 6, live: every (γ1, γ2) at once")
 acc, seconds = grid_acc(m["path"], device(), n)
 gap = grid_kl(m["path"], device(), n, mode)
 h1, h2 = st.columns(2)
-h1.plotly_chart(F.gamma_grid_figure(acc, GAMMA1_GRID, GAMMA2_GRID, gamma1, gamma2,
-                                    "accuracy on x~_ts", fmt=".2f"), key="grid_acc")
-h2.plotly_chart(F.gamma_grid_figure(gap["ratio"], GAMMA1_GRID, GAMMA2_GRID, gamma1, gamma2,
-                                    "measured KL(st‖ts) / KL(s‖t)", log=True), key="grid_gap")
+h1.plotly_chart(present.figure(F.gamma_grid_figure(
+    acc, GAMMA1_GRID, GAMMA2_GRID, gamma1, gamma2, "accuracy on x~_ts", fmt=".2f"), columns=2),
+    key="grid_acc")
+h2.plotly_chart(present.figure(F.gamma_grid_figure(
+    gap["ratio"], GAMMA1_GRID, GAMMA2_GRID, gamma1, gamma2, "measured KL(st‖ts) / KL(s‖t)",
+    log=True), columns=2), key="grid_gap")
 st.caption(
     f"Each cell is the page's numbers at that (γ1, γ2), mode {MODE_LABELS[mode]}, on the same "
     f"{v['n']} images and noise: the test-mode accuracy (left, the paper's Table 6) and the "

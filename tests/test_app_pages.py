@@ -269,3 +269,57 @@ def test_train_page_refuses_a_second_start_naming_the_running_run(tmp_path, monk
     err = tab_b.error[0].value
     assert "already training" in err and str(running.out) in err
     assert _start_button(tab_b) is None  # and tab b now shows the running job
+
+
+def test_projector_mode_enlarges_fonts_and_hides_the_advanced_controls(app_env):
+    """Issue 14: the sidebar toggle (or ?present=1) injects the larger-font CSS and drops the
+    advanced expander's widgets; off again, they are back."""
+    from dalab.ui.present import MARKER
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/modulation.py").run()
+    assert not at.exception, at.exception
+
+    def css():
+        return any(MARKER in md.value for md in at.markdown)
+
+    def advanced():
+        return {w.key for w in at.number_input} & {"modulation.dim_x", "modulation.dim_y"}
+
+    assert not css() and advanced()
+    at.toggle(key="dalab_present").set_value(True).run()
+    assert not at.exception, at.exception
+    assert css() and not advanced()
+    assert _metric(at, "measured KL(st‖ts) / KL(s‖t)") > 0  # the page still draws its numbers
+    at.toggle(key="dalab_present").set_value(False).run()
+    assert not css() and advanced()
+    linked = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    linked.query_params["present"] = "1"
+    linked.switch_page("pages/kl_gap.py").run()
+    assert any(MARKER in md.value for md in linked.markdown)
+    assert linked.toggle(key="dalab_present").value is True
+
+
+def test_kl_gap_page_says_when_eq10_does_not_hold(app_env):
+    at = AppTest.from_file(str(ROOT / "pages/kl_gap.py"), default_timeout=30).run()
+    assert not at.exception, at.exception
+    lines = [md.value for md in at.markdown if "Paper says" in md.value]
+    assert len(lines) == 1 and "Eq. 10 predicts KL(st‖ts) = 0.000 × KL(s‖t)" in lines[0]
+    assert not [w for w in at.warning if "does not show" in w.value]
+    at.slider(key="kl_gap.gamma1").set_value(0.8).run()
+    assert not [w for w in at.warning if "does not show" in w.value]  # unit sigmas: it holds
+    at.number_input(key="kl_gap.sigma_s").set_value(2.0).run()  # at 1.0 both sides are 0
+    said = [w.value for w in at.warning if "does not show" in w.value]
+    assert said == ["This setting does not show Eq. 10's ratio; the same μ and γ1 with "
+                    "σ_s = σ_t = 1 does."]
+
+
+def test_modulation_page_states_the_claim_next_to_the_gap(app_env):
+    at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    line = next(md.value for md in at.markdown if "Paper says" in md.value)
+    ratio = _metric(at, "measured KL(st‖ts) / KL(s‖t)")
+    assert f"measured {ratio:.2f} ×" in line  # computed from the page's own number
+    from dalab.ui.claims import gap_direction
+    predicted = _metric(at, "predicted ratio")
+    warned = any("does not show" in w.value for w in at.warning)
+    assert warned == (gap_direction(ratio) != gap_direction(predicted))

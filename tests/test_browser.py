@@ -2,6 +2,7 @@
 of a running app (on the tiny zoo of conftest.py), waits for it to settle, finds no error box
 and saves a screenshot. `.ci/run` installs chromium; without it the test is skipped."""
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,37 +14,60 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} missing (apt-get install -y chromium)")
 
 
-def test_every_page_opens_in_a_real_browser(tiny_zoo, tmp_path):
+@contextmanager
+def app_in_chromium(tiny_zoo, tmp_path, viewport):
+    """``(url, page)``: the app on the tiny zoo and a fresh headless Chromium page."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    shots = Path(os.environ.get("DALAB_SCREENSHOTS", tmp_path / "screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
     env = {"DALAB_ZOO_DIR": str(tiny_zoo), "OMP_NUM_THREADS": "1"}
     with streamlit_server(cwd=tmp_path, env=env, log=tmp_path / "streamlit.log") as (url, _), \
             sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            # a shared link is the first request of a fresh server: it must open inside
-            # app.py's navigation (sections, sidebar) and read its query parameters
-            page.goto(f"{url}/kl_gap?gamma1=0.5", wait_until="domcontentloaded")
-            wait_settled(page)
-            # the sidebar's widgets arrive after the script settles on a loaded machine
-            page.locator('[data-testid="stSidebar"]').get_by_text("Device").first.wait_for(
-                timeout=60_000)
-            sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
-            assert "Explore" in sidebar and "Device" in sidebar, sidebar
-            metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
-            assert metric == "1.000", metric
-            failures = []
-            for path in PAGE_PATHS:
-                page.goto(f"{url}/{path}", wait_until="domcontentloaded", timeout=60_000)
-                wait_settled(page, timeout_s=120)
-                page.screenshot(path=str(shots / f"{path or 'home'}.png"), full_page=True)
-                errors = page.locator('[data-testid="stException"]')
-                if errors.count():
-                    failures.append(f"/{path}: {errors.first.inner_text()[:500]}")
-            assert not failures, "\n".join(failures)
-            assert len(list(shots.glob("*.png"))) == len(PAGE_PATHS)
+            yield url, browser.new_page(viewport=viewport)
         finally:
             browser.close()
+
+
+def test_every_page_opens_in_a_real_browser(tiny_zoo, tmp_path):
+    shots = Path(os.environ.get("DALAB_SCREENSHOTS", tmp_path / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with app_in_chromium(tiny_zoo, tmp_path, {"width": 1400, "height": 1000}) as (url, page):
+        # a shared link is the first request of a fresh server: it must open inside
+        # app.py's navigation (sections, sidebar) and read its query parameters
+        page.goto(f"{url}/kl_gap?gamma1=0.5", wait_until="domcontentloaded")
+        wait_settled(page)
+        # the sidebar's widgets arrive after the script settles on a loaded machine
+        page.locator('[data-testid="stSidebar"]').get_by_text("Device").first.wait_for(
+            timeout=60_000)
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "Explore" in sidebar and "Device" in sidebar, sidebar
+        metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+        assert metric == "1.000", metric
+        failures = []
+        for path in PAGE_PATHS:
+            page.goto(f"{url}/{path}", wait_until="domcontentloaded", timeout=60_000)
+            wait_settled(page, timeout_s=120)
+            page.screenshot(path=str(shots / f"{path or 'home'}.png"), full_page=True)
+            errors = page.locator('[data-testid="stException"]')
+            if errors.count():
+                failures.append(f"/{path}: {errors.first.inner_text()[:500]}")
+        assert not failures, "\n".join(failures)
+        assert len(list(shots.glob("*.png"))) == len(PAGE_PATHS)
+
+
+def test_projector_link_enlarges_the_font_in_a_real_browser(tiny_zoo, tmp_path):
+    """?present=1 (issue 14): the page's text is drawn at projector size, not Streamlit's 16 px."""
+    from dalab.ui.present import FONT_PX, MARKER
+    with app_in_chromium(tiny_zoo, tmp_path, {"width": 1280, "height": 720}) as (url, page):
+        size = 'el => getComputedStyle(el).fontSize'
+        page.goto(f"{url}/kl_gap", wait_until="domcontentloaded", timeout=60_000)
+        wait_settled(page, timeout_s=120)
+        text = page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p'
+                            ).first  # the page's introduction
+        before = text.evaluate(size)
+        assert float(before.rstrip("px")) < FONT_PX, before  # Streamlit's own size
+        page.goto(f"{url}/kl_gap?present=1", wait_until="domcontentloaded", timeout=60_000)
+        wait_settled(page, timeout_s=120)
+        page.locator(f"style#{MARKER}").wait_for(state="attached", timeout=60_000)
+        assert text.evaluate(size) == f"{FONT_PX}px"

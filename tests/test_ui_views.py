@@ -397,3 +397,104 @@ def test_trainer_threads_leave_a_core_to_the_page_unless_told():
     assert trainer_threads(2, {}) == 1 and trainer_threads(8, {}) == 7
     assert trainer_threads(1, {}) == 1 and trainer_threads(None, {}) == 1
     assert trainer_threads(8, {"OMP_NUM_THREADS": "3"}) is None  # the user's choice stays
+
+
+# "Paper says / this model shows" (dalab/ui/claims.py): each claim with inputs that make it hold
+# and inputs that make it fail
+
+
+def test_gap_direction_keeps_only_within_the_tolerance():
+    from dalab.ui.claims import gap_direction
+    assert [gap_direction(r) for r in (0.0, 0.94, 1.0, 1.04, 1.2)] == [
+        "shrinks", "shrinks", "keeps", "keeps", "grows"]
+    assert gap_direction(float("nan")) == "undefined"
+
+
+def test_modulation_claim_holds_when_the_gap_moves_as_the_equation_says():
+    from dalab.ui.claims import modulation_claim
+    paper, shown, holds = modulation_claim(0.3, 0.0, "Eq. 10", "full")
+    assert holds and paper.startswith("Eq. 10 predicts KL(st‖ts) = 0.00 × KL(s‖t)")
+    assert shown.startswith("measured 0.30 ×")
+    # the docs' zoo model at gamma1 = 1: Eq. 10 says 0, it measures 3.2 (the gap grows)
+    paper, shown, holds = modulation_claim(3.2, 0.0, "Eq. 10", "full", sigma_s_mean=1.7,
+                                           h_t_mean=0.51, mu_t_mean=0.02)
+    assert not holds
+    assert "σ_s averages 1.70" in shown and "h_t averages 0.51" in shown
+    assert modulation_claim(1.0, 1.0, "Eq. 7", "none")[2]  # a plain VAE keeps the gap
+    assert not modulation_claim(0.5, 1.0, "Eq. 7", "none")[2]
+    assert "σ_s" not in modulation_claim(0.86, 0.32, "Eq. 12", "pm1", 1.7, 0.5, 0.0)[1]
+
+
+def test_kl_gap_claim_holds_for_unit_sigmas_only():
+    from dalab.ui.claims import kl_gap_claim
+    paper, shown, holds = kl_gap_claim(1.0, 1.0, -1.0, 1.0, 0.8)
+    assert holds and "0.062" in paper and "0.062" in shown  # ((1-0.8)/0.8)^2 = 0.0625
+    assert kl_gap_claim(1.0, 1.0, -1.0, 1.0, 1.0)[2]  # both 0
+    assert not kl_gap_claim(1.0, 2.0, -1.0, 1.0, 0.8)[2]  # sigma_s = 2
+    assert not kl_gap_claim(1.0, 1.0, 1.0, 1.0, 0.8)[2]  # no gap to shrink: undefined
+
+
+def test_latent_alignment_and_bridge_claims_hold_and_fail():
+    from dalab.ui import claims
+    assert claims.latent_claim(0.4, 0.8)[2] and not claims.latent_claim(0.4, 1.2)[2]
+    assert "0.40" in claims.latent_claim(0.4, 0.8)[1]
+    assert claims.alignment_claim(0.43, 1.89)[2] and not claims.alignment_claim(2.0, 1.89)[2]
+    assert "1.89" in claims.alignment_claim(2.0, 1.89)[0]
+    assert claims.bridge_claim(0.95, 0.9)[2] and not claims.bridge_claim(0.95, 0.5)[2]
+
+
+def test_verdict_names_a_model_that_shows_the_effect_or_says_none_does():
+    from dalab.ui.claims import first_holding, verdict
+    assert first_holding([("a", False), ("b", True), ("c", True)]) == "b"
+    assert first_holding(iter([("a", False)])) is None
+    assert verdict("X", True, None) is None
+    assert verdict("X", False, "zoo: b") == "This model does not show X; zoo: b does."
+    assert verdict("X", False, None, "the zoo").endswith("nothing in the zoo does either.")
+
+
+def test_gap_at_is_the_single_views_gap(cdlm_enc):
+    from dalab.ui.modulation import gap_at, modulation_view
+    model, enc = cdlm_enc
+    v = modulation_view(model, enc, 0.7, 0.1, "full", seed=0)
+    g = gap_at(enc, 0.7, 0.1, "full", seed=0)
+    assert g["ratio"] == pytest.approx(v["ratio"]) and g["equation"] == v["equation"]
+    assert g["predicted_ratio"] == pytest.approx(v["predicted_ratio"])
+    assert g["sigma_s_mean"] == pytest.approx(float(enc["sigma_s"].mean()))
+
+
+# projector mode (dalab/ui/present.py)
+
+
+def test_projector_mode_reads_the_link_and_the_toggle():
+    from dalab.ui.present import is_present
+    assert is_present("1") and is_present(["0", "true"]) and not is_present(None)
+    assert not is_present("0") and not is_present("1", toggle=False)
+    assert is_present(None, toggle=True)
+
+
+def test_size_figure_fits_1280_by_720_only_in_projector_mode():
+    import plotly.graph_objects as go
+    from dalab.ui.present import CSS, FONT_PX, MARKER, SCREEN, size_figure
+    fig = size_figure(go.Figure(layout=dict(height=380)), False)
+    assert fig.layout.height == 380 and fig.layout.width is None and fig.layout.font.size is None
+    fig = size_figure(go.Figure(layout=dict(height=380)), True, columns=2)
+    assert fig.layout.width <= SCREEN[0] // 2 and fig.layout.height <= SCREEN[1]
+    assert fig.layout.font.size >= 18
+    assert f'id="{MARKER}"' in CSS and f"font-size: {FONT_PX}px" in CSS and FONT_PX > 16
+
+
+# Home page cards (dalab/ui/cards.py): long equations in lines that fit half a 1440-pixel page
+
+
+def test_card_equations_are_split_into_lines_that_fit_a_card():
+    from dalab.methods import list_methods
+    from dalab.ui.cards import MAX_EQUATION_CHARS, card_latex, split_equation, visible_length
+    for m in list_methods():
+        lines = split_equation(m.equation)
+        assert "".join(lines) == m.equation  # nothing lost or reordered
+        assert all(visible_length(line) <= MAX_EQUATION_CHARS for line in lines), m.name
+    assert visible_length(r"\mathcal{L}_{rec}+\lambda") == 6
+    long = r"a=b+c+d,\quad e_{f}=|g-h|"
+    assert split_equation(long, 6) == [r"a=b+c", r"+d,\quad", r" e_{f}", r"=|g-h|"]  # not in |..|
+    assert card_latex(long, 100) == long
+    assert card_latex(long, 6).startswith(r"\begin{gathered}")

@@ -110,6 +110,39 @@ def _test_mode_codes(c: dict, gamma1: float, gamma2: float) -> torch.Tensor:
     return gamma1 * c["h_t"] + gamma2 * c["eps_g"]
 
 
+def _gap(c: dict, gamma1: float, gamma2: float, mode: str) -> dict:
+    """The measured and predicted gap of the batch ``c`` (:func:`_codes`): ``kl_s_t`` between
+    Gaussians fitted to ``z_s, z_t``, ``kl_st_ts`` for ``z_st, z_ts``, :func:`predicted_gap`'s
+    ``predicted`` and ``equation``, and ``z_ts`` (the page decodes it)."""
+    z_s, z_t = c["mu_s"] + c["sigma_s"] * c["eps_s"], c["mu_t"] + c["sigma_t"] * c["eps_t"]
+    z_st, z_ts = _modulated(c, gamma1, gamma2, mode)
+    m_s, s_s = K.fit_diag_gaussian(_np(z_s))
+    m_t, s_t = K.fit_diag_gaussian(_np(z_t))
+    predicted, equation = predicted_gap(mode, gamma1, m_s, s_s, m_t, s_t)
+    return {"kl_s_t": K.kl_gauss(m_s, s_s, m_t, s_t), "kl_st_ts": _measured_gap(z_st, z_ts),
+            "predicted": predicted, "equation": equation, "z_ts": z_ts}
+
+
+@torch.no_grad()
+def gap_at(enc: dict, gamma1: float, gamma2: float, mode: str = "full", seed: int = 0) -> dict:
+    """:func:`modulation_view`'s gap numbers alone (no model call, milliseconds): ``ratio``,
+    ``predicted_ratio``, ``equation``, and the batch means ``sigma_s_mean``, ``h_t_mean``,
+    ``mu_t_mean`` (what Eq. 5-10 assume to be 1 and ``h_t ~ mu_t``). The Modulation page applies
+    its claim to other CDLM models with it."""
+    _check_setting(mode, gamma1, gamma2)
+    c = _codes(enc, seed)
+    g = _gap(c, gamma1, gamma2, mode)
+    ok = g["kl_s_t"] > 0
+    return {"ratio": g["kl_st_ts"] / g["kl_s_t"] if ok else float("nan"),
+            "predicted_ratio": g["predicted"] / g["kl_s_t"] if ok else float("nan"),
+            "equation": g["equation"], **batch_means(enc)}
+
+
+def batch_means(enc: dict) -> dict:
+    """``sigma_s_mean``, ``h_t_mean``, ``mu_t_mean`` of an encoded batch (floats)."""
+    return {f"{k}_mean": float(enc[k].mean()) for k in ("sigma_s", "h_t", "mu_t")}
+
+
 @torch.no_grad()
 def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = "full",
                     seed: int = 0, dims: tuple[int, int] = (0, 1), n_show: int = 8) -> dict:
@@ -136,21 +169,15 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     c = _codes(enc, seed)
     mu_s, sd_s, h_s, mu_t, sd_t, h_t = (c[k] for k in ("mu_s", "sigma_s", "h_s", "mu_t",
                                                        "sigma_t", "h_t"))
-    eps_s, eps_t, eps_g = c["eps_s"], c["eps_t"], c["eps_g"]
     n, d = mu_s.shape
     if not all(0 <= i < d for i in dims):
         raise ValueError(f"dims={dims}: the latent has {d} dimensions (0..{d - 1})")
-    z_s, z_t = mu_s + sd_s * eps_s, mu_t + sd_t * eps_t
-    z_st, z_ts = _modulated(c, gamma1, gamma2, mode)
+    gap = _gap(c, gamma1, gamma2, mode)
+    kl_s_t, kl_st_ts, z_ts = gap["kl_s_t"], gap["kl_st_ts"], gap["z_ts"]
+    predicted, equation = gap["predicted"], gap["equation"]
     # the noise-free part: the transfer means of Fig. 4 (Eq. 5 with the real h)
     mu_st = modulate(mu_s, sd_s, h_t, torch.zeros_like(mu_s), gamma1, gamma2, mode, sd_t)
     mu_ts = modulate(mu_t, sd_t, h_s, torch.zeros_like(mu_t), gamma1, gamma2, mode, sd_s)
-
-    m_s, s_s = K.fit_diag_gaussian(_np(z_s))
-    m_t, s_t = K.fit_diag_gaussian(_np(z_t))
-    kl_s_t = K.kl_gauss(m_s, s_s, m_t, s_t)
-    kl_st_ts = _measured_gap(z_st, z_ts)
-    predicted, equation = predicted_gap(mode, gamma1, m_s, s_s, m_t, s_t)
 
     # one decoder pass (all generations, the first k decoded z_ts) and one encoder pass to
     # classify the generations (Table 6 live). The re-encoding is the dearest step (~0.4 ms an

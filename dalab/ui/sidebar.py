@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 
 from ..runs import RunError, load_run
+from . import present
 from .models import accuracy_text, available, default_index, pair_of, picker_label
 
 ANY = "any pair"
@@ -67,7 +68,7 @@ def load_model_or_explain(path: str, device: str = "cpu"):
 
 
 def draw() -> None:
-    """The sidebar: pair, model (zoo first, then the user's runs) and device."""
+    """The sidebar: pair, model (zoo first, then the user's runs), device, projector mode."""
     models = models_cached()
     with st.sidebar:
         st.header("Model")
@@ -87,6 +88,10 @@ def draw() -> None:
             st.caption("No trained model yet. " + NO_MODEL_HELP.format(method="cdlm"))
             st.session_state["dalab_model"] = None
         st.selectbox("Device", devices(), key="dalab_device")
+        present.initial_state()  # a link's ?present=1 turns it on
+        st.toggle("Projector mode", key=present.KEY,
+                  help="Larger fonts, fewer controls, figures sized for 1280 x 720 "
+                       "(also: add ?present=1 to a link).")
         n_zoo = sum(m["origin"] == "zoo" for m in models)
         st.caption(f"{n_zoo} zoo model(s), {len(models) - n_zoo} run(s) of yours.")
         problems = model_problems()
