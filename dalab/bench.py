@@ -265,13 +265,22 @@ def run_scores(run_dir: str | Path) -> dict:
     return got
 
 
+def score_picks(scores: list[dict]) -> dict[str, int]:
+    """Index of the entry each label-free score picks (its direction respected), and under
+    "oracle" the one with the best held-out target-train accuracy; ``scores`` as
+    :func:`run_scores` returns them. Shared by the benchmark and ``dalab sweep``."""
+    from .analysis.selection import SCORES, best_by
+
+    out = {name: best_by(scores, name) for name in SCORES}
+    out["oracle"] = max(range(len(scores)), key=lambda i: scores[i]["held_out"])
+    return out
+
+
 def selection_rows(out_dir: str | Path, log: Callable[[str], None] = print) -> list[dict]:
     """Per (pair, method) of unsupervised runs with at least two finished seeds: the mean
     target test accuracy of the final checkpoints, the test accuracy of the seed the oracle
     (held-out target-train labels) picks, and of the seed each label-free score picks (as
     skada-bench reports selection; here the candidates are the seeds of one configuration)."""
-    from .analysis.selection import SCORES, best_by
-
     groups: dict[tuple, list[Path]] = {}
     for cfg in sorted(Path(out_dir).glob("*/" + CONFIG)):
         try:
@@ -294,12 +303,10 @@ def selection_rows(out_dir: str | Path, log: Callable[[str], None] = print) -> l
             log(f"selection: {src}->{tgt} {method} skipped ({e})")
             continue
         test = [sc["target_test"] for sc in scores]
-        oracle = max(range(len(scores)), key=lambda i: scores[i]["held_out"])
         row = {"source": src, "target": tgt, "method": method, "seeds": len(dirs),
                "final_mean": statistics.mean(test), "worst": min(test), "best": max(test),
-               "oracle": test[oracle], "runs": [d.name for d in dirs], "scores": scores}
-        for name in SCORES:
-            row[name] = test[best_by(scores, name)]
+               "runs": [d.name for d in dirs], "scores": scores}
+        row.update({name: test[i] for name, i in score_picks(scores).items()})
         rows.append(row)
     return rows
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .bench import SCORE_LABELS, _state, run_scores
+from .bench import SCORE_LABELS, _state, run_scores, score_picks
 from .methods import get_method
 from .methods.config import make_config
 from .runs import CONFIG, FINAL_STATUSES, RunError, read_run_info, run_status
@@ -290,14 +290,10 @@ def table_rows(rows: list[dict]) -> list[dict]:
 def picks(rows: list[dict]) -> dict[str, dict]:
     """Per label-free score, the finished run it would pick (its direction respected), and
     under "oracle" the run with the best held-out target-train accuracy (uses target labels)."""
-    from .analysis.selection import best_by
-
     scored = [r for r in rows if r["target_test"] is not None]
     if not scored:
         return {}
-    out = {n: scored[best_by(scored, n)] for n in SCORE_NAMES}
-    out["oracle"] = max(scored, key=lambda r: r["held_out"])
-    return out
+    return {name: scored[i] for name, i in score_picks(scored).items()}
 
 
 def sweep_markdown(rows: list[dict], spec: dict) -> str:

@@ -2,7 +2,6 @@
 target test images of a trained CDLM model (Fig. 4, Eq. 10, Table 6)."""
 import time
 
-import numpy as np
 import streamlit as st
 
 from dalab.analysis.kl import gap_ratio
@@ -13,7 +12,7 @@ from dalab.ui import figures as F
 from dalab.ui.models import picker_label
 from dalab.ui.modulation import (GAMMA1_GRID, GAMMA2_GRID, MODE_LABELS, batch_means,
                                  encode_batch, gap_at, grid_accuracy, grid_gap, modulation_view,
-                                 trained_gammas, view_csv)
+                                 page_batch, trained_gammas, view_csv)
 from dalab.ui.sidebar import device, load_model, load_model_or_explain, models_cached, pick_model
 from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
@@ -34,12 +33,7 @@ if m is None:
 
 @st.cache_data(max_entries=8, show_spinner="Loading a batch of test images...")
 def batch(source: str, target: str, split_seed: int, n: int, seed: int):
-    pair = DomainPair(source, target, split_seed)
-    rng = np.random.default_rng(seed)
-    i_s = rng.choice(len(pair.y_s_test), min(n, len(pair.y_s_test)), replace=False)
-    i_t = rng.choice(len(pair.evaluation.y_test), min(n, len(pair.evaluation.y_test)),
-                     replace=False)
-    return pair.x_s_test[i_s], pair.evaluation.x_test[i_t], pair.evaluation.y_test[i_t]
+    return page_batch(DomainPair(source, target, split_seed), n, seed)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Encoding the batch...")

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
 from dalab import zoo
 from dalab.data import DomainPair
-from dalab.ui.modulation import encode_batch, modulation_view
+from dalab.ui.modulation import encode_batch, modulation_view, page_batch
 
 
 def main(name: str = "cdlm_mnist_to_digits", n: int = 128, seed: int = 0) -> None:
@@ -23,12 +21,7 @@ def main(name: str = "cdlm_mnist_to_digits", n: int = 128, seed: int = 0) -> Non
     model.eval()
     p = info["pair"]
     pair = DomainPair(p["source"], p["target"], p["split_seed"])
-    rng = np.random.default_rng(seed)  # the page's batch (pages/modulation.py, batch())
-    i_s = rng.choice(len(pair.y_s_test), min(n, len(pair.y_s_test)), replace=False)
-    i_t = rng.choice(len(pair.evaluation.y_test), min(n, len(pair.evaluation.y_test)),
-                     replace=False)
-    enc = encode_batch(model, pair.x_s_test[i_s], pair.evaluation.x_test[i_t],
-                       pair.evaluation.y_test[i_t])
+    enc = encode_batch(model, *page_batch(pair, n, seed))  # the page's batch
     acc = info.get("accuracy", {}).get("target_test")
     print(f"{name}: target accuracy {acc}, {n} test images per domain, full mode, gamma2 = 0.1; "
           f"mean sigma_s {float(enc['sigma_s'].mean()):.2f}, mean h_t {float(enc['h_t'].mean()):.2f}, "

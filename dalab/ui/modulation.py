@@ -24,6 +24,16 @@ MODE_LABELS = {"full": "full (Eq. 1-2)", "pm1": "PM1 (Eq. 11)", "pm2": "PM2 (Eq.
 
 
 @torch.no_grad()
+def page_batch(pair, n: int, seed: int):
+    """The page's fixed batch: ``n`` source and ``n`` target test images drawn with ``seed``
+    (``x_s, x_t, y_t``); the Modulation page and ``tools/modulation_table.py`` share it."""
+    rng = np.random.default_rng(seed)
+    i_s = rng.choice(len(pair.y_s_test), min(n, len(pair.y_s_test)), replace=False)
+    i_t = rng.choice(len(pair.evaluation.y_test), min(n, len(pair.evaluation.y_test)),
+                     replace=False)
+    return pair.x_s_test[i_s], pair.evaluation.x_test[i_t], pair.evaluation.y_test[i_t]
+
+
 def encode_batch(model, x_s: np.ndarray, x_t: np.ndarray, y_t: np.ndarray,
                  batch_size: int = 500) -> dict:
     """One encoder pass (``CDLM.encode``): ``{"mu_s", "sigma_s", "h_s", "mu_t", "sigma_t",
