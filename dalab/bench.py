@@ -41,7 +41,7 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
     ``augment`` are :func:`dalab.train.fit`'s engine options, the same for every method (keep
     one setting per ``out_dir``: a finished run is not retrained with another)."""
     out_dir = Path(out_dir)
-    methods = list(methods or METHODS)
+    methods = list(METHODS if methods is None else methods)
     for m in methods:
         get_method(m)  # unknown names fail before anything trains
     jobs = [(m, s, t, k) for (s, t) in pairs for m in methods for k in range(seeds)]
@@ -337,17 +337,20 @@ SELECTION_INTRO = (
 
 # -- a peer implementation in the same run ------------------------------------------------
 
-SKADA_METHODS = ("DANN", "SourceOnly")
+SKADA_METHODS = ("DANN", "SourceOnly", "DeepCoral")
 
 
 def run_skada(out_dir: str | Path, method: str, source: str, target: str, seed: int,
               steps: int = 3000, batch_size: int = 64, device: str = "cpu") -> dict:
-    """Train skada's ``DANN`` or ``SourceOnly`` (skorch-based; ``requirements-bench.txt``) on
+    """Train skada's ``DANN``, ``SourceOnly`` or ``DeepCoral`` (skorch-based;
+    ``requirements-bench.txt``) on
     the very arrays our methods see: the same pair, split and LeNet-style networks
     (``dalab.nn``), SGD momentum 0.9, lr 0.01, weight decay 5e-4, and as many epochs as our
     ``steps`` cover (``ceil(steps * batch_size / n_source_train)``). skada's own defaults are
     kept where ours differ: its domain classifier has BatchNorm and a softmax, its GRL weight
-    is constant (no warm-up), its learning rate is not annealed. Result: a JSON file (skorch
+    is constant (no warm-up), its learning rate is not annealed; DeepCoral's CORAL weight is
+    skada's default ``reg=1`` (Sun & Saenko 2016 pick it so the two losses end up comparable;
+    we do not tune it on target labels). Result: a JSON file (skorch
     nets are not safetensors runs), read by ``summarize`` as method ``skada:<name>``."""
     import math
 
@@ -386,6 +389,8 @@ def run_skada(out_dir: str | Path, method: str, source: str, target: str, seed: 
     if method == "DANN":
         net = deep.DANN(module, layer_name="feature", reg=1.0,
                         num_features=module.G.out_features, **common)
+    elif method == "DeepCoral":
+        net = deep.DeepCoral(module, layer_name="feature", reg=1.0, **common)
     else:
         net = deep.SourceOnly(module, layer_name="feature", **common)
     X = np.concatenate([x_s, x_t]).astype(np.float32)

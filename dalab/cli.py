@@ -240,7 +240,12 @@ def _bench(args) -> int:
     seeds = 1 if args.quick else args.seeds
     steps = QUICK_STEPS if args.quick and args.steps is None else args.steps
     methods = args.methods.split(",") if args.methods else None
-    peers = () if args.no_peers else SKADA_METHODS
+    if args.methods and args.methods.lower() == "none":
+        methods = []  # peers only
+    peers = () if args.no_peers else tuple(args.peers.split(",")) if args.peers else SKADA_METHODS
+    unknown = [p for p in peers if p not in SKADA_METHODS]
+    if unknown:
+        raise ValueError(f"unknown peer {unknown[0]!r}: choose from {', '.join(SKADA_METHODS)}")
     if peers:
         try:
             import skada  # noqa: F401
@@ -394,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_train)
 
     b = sub.add_parser("bench", help="benchmark the registered methods (resumable)")
-    b.add_argument("--methods", help="comma-separated (default: every registered method)")
+    b.add_argument("--methods", help="comma-separated (default: every registered method; "
+                                     "'none' trains only the skada peers)")
     b.add_argument("--pairs", type=_pairs,
                    help="comma-separated SOURCE:TARGET (default mnist:digits,digits:mnist,"
                         "mnist:mnistm)")
@@ -406,7 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write benchmarks.md/.json here (default docs; '' to skip)")
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     b.add_argument("--no-peers", action="store_true",
-                   help="skip skada's DANN and SourceOnly trained on the same arrays")
+                   help="skip the skada peers (DANN, SourceOnly, DeepCoral) trained on the "
+                        "same arrays")
+    b.add_argument("--peers", help="comma-separated skada peers to train (default: all of "
+                                   "DANN,SourceOnly,DeepCoral)")
     b.add_argument("--summarize-only", action="store_true",
                    help="train nothing: summarise the runs already under --out into the docs")
     _engine_args(b)

@@ -10,11 +10,11 @@ def test_quick_bench_writes_docs_and_resumes(tmp_path, capsys):
             "--docs", str(tmp_path / "docs")]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.count("steps/s") >= 3 and out.count("[peer] skada") == 2
+    assert out.count("steps/s") >= 3 and out.count("[peer] skada") == 3
     md = (tmp_path / "docs" / "benchmarks.md").read_text()
     rows = json.loads((tmp_path / "docs" / "benchmarks.json").read_text())
     assert {r["method"] for r in rows} == {"source_only", "target_only", "dann",
-                                           "skada:DANN", "skada:SourceOnly"}
+                                           "skada:DANN", "skada:SourceOnly", "skada:DeepCoral"}
     dann = next(r for r in rows if r["method"] == "dann")
     so = next(r for r in rows if r["method"] == "source_only")
     to = next(r for r in rows if r["method"] == "target_only")
@@ -35,6 +35,17 @@ def test_bench_rejects_unknown_names(tmp_path, capsys):
     assert "source_only" in capsys.readouterr().err
     assert main(["bench", "--quick", "--pairs", "mnist:nope", "--out", str(tmp_path),
                  "--no-peers"]) == 2
+
+
+def test_bench_peers_only_and_unknown_peer(tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert main(["bench", "--methods", "none", "--peers", "DeepCoral", "--steps", "10",
+                 "--seeds", "1", "--pairs", "ellipse-1:ellipse-2", "--out", str(out),
+                 "--docs", "", "--no-selection"]) == 0
+    assert [r["method"] for r in summarize(out)] == ["skada:DeepCoral"]
+    assert not list(out.glob("*/config.json"))  # no method of ours was trained
+    assert main(["bench", "--methods", "none", "--peers", "CORAL", "--out", str(out)]) == 2
+    assert "DeepCoral" in capsys.readouterr().err
 
 
 def test_summarize_only_trains_nothing(tmp_path, capsys):
