@@ -327,9 +327,11 @@ def test_expected_input_errors_log_no_traceback_unexpected_ones_do(app, tmp_path
             app.predict(value, "source", api_name=api)
     with pytest.raises(AppError, match="Unknown domain"):
         app.predict("usps", 2, 0, api_name="/gallery")
+    with pytest.raises(AppError, match="Unknown direction"):   # not Gradio's choices check
+        app.predict(_sketch(_one(), tmp_path), "sideways", api_name="/translate_drawing")
     assert "Traceback" not in capfd.readouterr().err       # Gradio printed none either
     lines = [r for r in caplog.records if r.name == "dalab.ui.gradio_app"]
-    assert len(lines) == 4 and not [r for r in lines if r.exc_info]   # one line each
+    assert len(lines) == 5 and not [r for r in lines if r.exc_info]   # one line each
     caplog.clear()
 
     @_guard
@@ -539,7 +541,7 @@ def test_every_upload_format_is_translated_or_refused_with_a_message(app, tmp_pa
             with pytest.raises(AppError) as e:
                 app.predict(handle_file(str(path)), "source", api_name="/translate_upload")
             assert re.search(expect, str(e.value)), (path.name, str(e.value))
-    with pytest.raises(AppError, match="not in the list of choices"):  # Gradio checks it
+    with pytest.raises(AppError, match="Unknown direction 'sideways'"):  # ours, not Gradio's
         app.predict(_sketch(_one(), tmp_path), "sideways", api_name="/translate_drawing")
     # expected input problems never log a traceback
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
@@ -567,3 +569,63 @@ def test_one_model_failing_at_translation_does_not_fail_the_request(tiny_runs, c
     assert [r["model"] for r in results] == ["broken", "good"]
     assert "RuntimeError" in results[0]["error"] and "label" in results[1]
     assert len(items) == 1 and any(r.exc_info for r in caplog.records)
+
+
+def test_draw_and_upload_use_only_models_whose_input_side_is_a_grey_digit_domain():
+    from dalab.ui.translate import DRAWN_DOMAINS, drawn_domain, models_for_drawing
+    assert {"mnist", "digits"} <= set(DRAWN_DOMAINS) and "mnistm" not in DRAWN_DOMAINS
+    models = [{"label": "m->d", "info": _info("mnist", "digits")},
+              {"label": "m->mm", "info": _info("mnist", "mnistm")},
+              {"label": "mm->m", "info": _info("mnistm", "mnist")},
+              {"label": "no pair"}]
+    assert drawn_domain(models[1]["info"], "source") == "mnistm"   # treated as a target image
+    assert drawn_domain(models[1]["info"], "target") == "mnist"
+    assert drawn_domain(models[1]["info"], "up") is None
+    assert [m["label"] for m in models_for_drawing(models, "source")] == ["m->d", "mm->m",
+                                                                         "no pair"]
+    assert [m["label"] for m in models_for_drawing(models, "target")] == ["m->d", "m->mm",
+                                                                         "no pair"]
+
+
+def test_translate_one_skips_colour_domains_and_says_when_none_fits(tiny_runs):
+    """A drawing treated as an mnistm (colour) image goes through no mnist->mnistm model; with
+    only such models the visitor is told what to do instead, and a bad direction is ours to
+    refuse (InputError, a message), before any model runs."""
+    from dalab.runs import load_run
+    from dalab.ui.gradio_app import translate_one
+    from dalab.ui.translate import InputError
+    model, info = load_run(tiny_runs[2])                   # the bridge: translates both ways
+    classes = info["pair"]["classes"]
+    grey = {"label": "grey", "model": model, "classes": classes, "short": "grey",
+            "info": _info("mnist", "digits", "bridge")}
+    colour = {"label": "colour", "model": model, "classes": classes, "short": "colour",
+              "info": _info("mnist", "mnistm", "bridge")}
+
+    class Bank:
+        def __init__(self, models):
+            self._models = models
+
+        def models(self):
+            return self._models
+    x = preprocess(_one())[None]
+    items, results = translate_one(Bank([grey, colour]), x, "source")
+    assert [r["model"] for r in results] == ["grey"] and len(items) == 1
+    items, results = translate_one(Bank([grey, colour]), x, "target")  # as an mnist image
+    assert [r["model"] for r in results] == ["grey", "colour"]
+    with pytest.raises(InputError, match="No loaded model takes a drawn .* target-domain "
+                                         "image: their target domains are mnistm"):
+        translate_one(Bank([colour]), x, "source")
+    with pytest.raises(InputError, match="Unknown direction 'sideways'"):
+        translate_one(Bank([grey]), x, "sideways")
+
+
+def test_the_direction_radio_passes_any_value_to_the_handler():
+    """Gradio's Radio refuses a value outside its choices with a printed traceback; ours is
+    the same component in the browser and lets the handler answer with a message."""
+    from pathlib import Path
+
+    import dalab.ui.gradio_app as g
+    r = g.direction_radio(value="source", render=False)
+    assert r.get_block_name() == "radio"
+    assert r.preprocess("sideways") == "sideways" and r.preprocess("target") == "target"
+    assert not Path(g.__file__).with_suffix(".pyi").exists()   # no Gradio stub file written

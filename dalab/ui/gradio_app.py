@@ -28,10 +28,11 @@ from PIL import Image  # noqa: E402
 from ..data import load_domain  # noqa: E402
 from ..runs import label_use  # noqa: E402
 from .launch import port_free  # noqa: E402
-from .translate import (MAX_FILE_BYTES, MAX_SIDE, NO_MODEL_MESSAGE,  # noqa: E402
+from .translate import (DRAWN_DOMAINS, MAX_FILE_BYTES, MAX_SIDE, NO_MODEL_MESSAGE,  # noqa: E402
                         TRANSLATION_METHODS, InputError, ModelBank, caption, direction_for,
-                        direction_problem, load_image_file, models_for_domain, preprocess,
-                        to_display, translate_and_classify)
+                        direction_message, direction_problem, drawn_domain, load_image_file,
+                        models_for_domain, models_for_drawing, preprocess, to_display,
+                        translate_and_classify)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,19 @@ GALLERY_CSS = """
 """
 DIRECTION_CHOICES = [("a target-domain image: translate it to the source domain", "source"),
                      ("a source-domain image: translate it to the target domain", "target")]
+
+
+def direction_radio(**kwargs) -> gr.Radio:
+    """The tabs' direction: a ``gr.Radio`` of :data:`DIRECTION_CHOICES` that hands any value to
+    the handler. Gradio's own check of a value against the choices raises an error whose
+    traceback it prints; the handler refuses a bad direction itself, with a message
+    (:func:`dalab.ui.translate.direction_message`) and one log line. (Per instance: a subclass
+    of a Gradio component makes Gradio write a ``.pyi`` file next to this module.)"""
+    radio = gr.Radio(DIRECTION_CHOICES, **kwargs)
+    radio.preprocess = lambda payload: payload
+    return radio
+
+
 IMAGE_DIR = Path(tempfile.gettempdir()) / "dalab_gradio"  # outputs, named by content
 IMAGE_MAX_AGE_S = 600  # Gradio copies an output file into its cache at once; ours may go then
 CACHE_CLEANUP = (3600, 3600)  # Gradio's own cache: every hour, files older than an hour
@@ -126,12 +140,25 @@ def _guard(fn):
 
 
 def translate_one(bank: ModelBank, x: np.ndarray, to: str):
-    """``x`` ``(1, C, 28, 28)`` through every model: ``(gallery items, results)``."""
-    if to not in ("source", "target"):
-        raise InputError(f"Unknown direction {to!r}: choose 'source' or 'target'.")
-    models = bank.models()
-    if not models:
+    """``x`` ``(1, C, 28, 28)`` (a drawn or uploaded digit, preprocessed MNIST-style) through
+    every model whose input side in direction ``to`` is a grey digit domain
+    (:func:`dalab.ui.translate.models_for_drawing`: a drawing is no mnistm photo):
+    ``(gallery items, results)``."""
+    problem = direction_message(to)
+    if problem:
+        raise InputError(problem)
+    every = bank.models()
+    if not every:
         raise InputError(NO_MODEL_MESSAGE)
+    models = models_for_drawing(every, to)
+    if not models:
+        side = "target" if to == "source" else "source"
+        raise InputError(
+            f"No loaded model takes a drawn or uploaded digit as a {side}-domain image: their "
+            f"{side} domains are " + ", ".join(sorted({str(drawn_domain(m['info'], to))
+                                                       for m in every}))
+            + f" (a drawing is a grey digit, one of {', '.join(DRAWN_DOMAINS)}). Choose the other "
+              "direction, or use the Gallery tab for those domains.")
     items, results = [], []
     for m in models:
         row = {"model": m["label"], "to": to}
@@ -175,7 +202,9 @@ def _translation_tab(name: str, what: str, fn, api_name: str, make_input):
         with gr.Row():
             with gr.Column():
                 source = make_input()
-                to = gr.Radio(DIRECTION_CHOICES, value="source", label=f"Treat the {what} as")
+                to = direction_radio(value="source", label=f"Treat the {what} as",
+                                     info="Only models whose domain on that side is a grey "
+                                          f"digit domain ({', '.join(DRAWN_DOMAINS)}) answer.")
                 button = gr.Button("Translate", variant="primary")
             with gr.Column():
                 seen = gr.Image(label="As the models see it (28 x 28)", type="filepath",
@@ -195,14 +224,21 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
     bank = models if isinstance(models, ModelBank) else ModelBank(models, runs_dir=runs_dir)
     bank.models()  # load once, now: the gallery's grid needs the count
 
+    def check_direction(to):
+        problem = direction_message(to)
+        if problem:
+            raise InputError(problem)
+
     @_guard
     def translate_drawing(sketch, to):
+        check_direction(to)  # before the picture: the message names what is wrong first
         x = preprocess(sketch)
         items, results = translate_one(bank, x[None], to)
         return _image_file(x), items, results
 
     @_guard
     def translate_upload(path, to):
+        check_direction(to)
         if not path:
             raise InputError("No file uploaded: choose an image file first.")
         x = preprocess(load_image_file(path))

@@ -273,6 +273,43 @@ def models_for_domain(models: list[dict], domain: str) -> list[dict]:
     return [m for m in models if direction_for(domain, m["info"]) is not None]
 
 
+# The domains a drawn or uploaded picture stands for once preprocessed (a grey, MNIST-style
+# 28 x 28 digit, bright ink on black): grey digit domains. A colour domain (mnistm, svhn) or
+# one of another content (fashion) is not what a drawing is.
+DRAWN_DOMAINS = ("mnist", "mnist-full", "digits", "usps")
+
+
+def drawn_domain(info: dict, to: str) -> str | None:
+    """The domain a drawn/uploaded picture is treated as by a model of ``info`` translating
+    ``to`` that domain: its target domain when ``to="source"``, its source domain when
+    ``to="target"``; ``None`` for an unknown direction or a model without a recorded pair."""
+    pair = (info or {}).get("pair") or {}
+    return {"source": pair.get("target"), "target": pair.get("source")}.get(to)
+
+
+def models_for_drawing(models: list[dict], to: str) -> list[dict]:
+    """The models (``ModelBank.models()`` dicts) a drawn or uploaded digit may go through in
+    direction ``to``: those whose domain on the input side is a grey digit domain
+    (:data:`DRAWN_DOMAINS`). A model without a recorded pair (``info`` missing) is kept."""
+    out = []
+    for m in models:
+        if not (m.get("info") or {}).get("pair"):
+            out.append(m)
+        elif drawn_domain(m["info"], to) in DRAWN_DOMAINS:
+            out.append(m)
+    return out
+
+
+def direction_message(to) -> str | None:
+    """The visitor's message for a direction that is neither "source" nor "target" (an API
+    client's typo): ``None`` when ``to`` is valid."""
+    if to in DIRECTIONS:
+        return None
+    return (f"Unknown direction {to!r}: choose 'source' (the picture is a target-domain image, "
+            f"translate it to the source domain) or 'target' (the picture is a source-domain "
+            f"image).")
+
+
 class ModelBank:
     """Translation models loaded once (thread-safe), on the GPU when there is one.
 
