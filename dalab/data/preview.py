@@ -24,7 +24,10 @@ def image_grid(x: np.ndarray, y: np.ndarray, classes, per_class: int = 10,
 
 def points_plot(x: np.ndarray, y: np.ndarray, size: int = 400) -> np.ndarray:
     """A scatter plot of 2-D points coloured by class: uint8 ``(size, size, 3)``."""
-    colours = np.array([[31, 119, 180], [214, 39, 40], [44, 160, 44], [255, 127, 14]], np.uint8)
+    # class colours that are none of the app's domain colours (blue = source, red = target,
+    # dalab/ui/colours.py) nor the prior's green: purple, orange, teal, brown
+    colours = np.array([[148, 103, 189], [255, 127, 14], [23, 190, 207], [140, 86, 75]],
+                       np.uint8)
     img = np.full((size, size, 3), 255, np.uint8)
     lo, hi = x.min(0), x.max(0)
     span = max(float((hi - lo).max()), 1e-9)  # one scale for both axes: shapes keep their aspect

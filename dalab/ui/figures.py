@@ -10,7 +10,14 @@ import plotly.graph_objects as go
 
 from ..analysis import kl as K
 
-SOURCE_COLOUR, TARGET_COLOUR, PRIOR_COLOUR = "#1f77b4", "#d62728", "#2ca02c"
+from .colours import (NEUTRAL_COLOUR, PRIOR_COLOUR, SOURCE_COLOUR,  # noqa: F401 (re-exported)
+                      TARGET_COLOUR, domain_colour)
+
+# The builders below that draw both domains: each colours them with the two colours of
+# dalab/ui/colours.py and shows a legend (tests/test_figures.py checks both).
+BOTH_DOMAINS = ("gaussians_figure", "histogram_figure", "kl_per_dimension_figure",
+                "embedding_figure", "training_figure", "modulation_scatter_figure",
+                "bridge_2d_figure")
 
 
 def gap_ratio_figure(gamma1: float, lo: float = 0.2, hi: float = 2.0, n: int = 181) -> go.Figure:
@@ -54,7 +61,7 @@ def gaussians_figure(mu_s, sigma_s, mu_t, sigma_t, gamma1, n: int = 401) -> go.F
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{short} {what}: μ = {m:.3g}, "
                                  f"σ = {sd:.3g}", line=dict(color=colour, dash=dash)))
     fig.update_layout(xaxis_title="latent value", yaxis_title="density", height=380,
-                      margin=dict(l=10, r=10, t=30, b=10))
+                      margin=dict(l=10, r=10, t=30, b=10), showlegend=True)
     return fig
 
 
@@ -91,16 +98,17 @@ def gap_table(mu_s, sigma_s, mu_t, sigma_t, gamma1) -> list[dict]:
 
 def histogram_figure(hist, names: dict[str, str] | None = None) -> go.Figure:
     """Overlaid densities on shared bins with the N(0, 1) prior (``analysis.latent.Histograms``)."""
-    colours = [SOURCE_COLOUR, TARGET_COLOUR, "#9467bd", "#8c564b"]
+    others = ["#9467bd", "#8c564b"]  # sets that are neither domain, in order
     fig = go.Figure()
     width = np.diff(hist.edges)
     for i, (key, dens) in enumerate(hist.density.items()):
         fig.add_trace(go.Bar(x=hist.centers, y=dens, width=width, opacity=0.5,
-                             name=(names or {}).get(key, key), marker_color=colours[i % 4]))
+                             name=(names or {}).get(key, key),
+                             marker_color=domain_colour(key) or others[i % 2]))
     fig.add_trace(go.Scatter(x=hist.centers, y=hist.prior, mode="lines", name="N(0, 1)",
                              line=dict(color=PRIOR_COLOUR, width=3)))
     fig.update_layout(barmode="overlay", xaxis_title="latent value", yaxis_title="density",
-                      height=360, margin=dict(l=10, r=10, t=30, b=10))
+                      height=360, margin=dict(l=10, r=10, t=30, b=10), showlegend=True)
     return fig
 
 
@@ -108,10 +116,13 @@ def kl_per_dimension_figure(kl_s: np.ndarray, kl_t: np.ndarray) -> go.Figure:
     """Overlaid histograms of the per-dimension KL to N(0, 1) of the source and target codes
     (``analysis.latent.prior_report(...)["kl"]``, ``(d,)`` each): how Gaussian a model's code
     is, all dimensions at once (DFA Fig. 7-9)."""
-    fig = go.Figure([go.Histogram(x=kl_s, name="source", opacity=0.6),
-                     go.Histogram(x=kl_t, name="target", opacity=0.6)])
+    fig = go.Figure([go.Histogram(x=kl_s, name="source", opacity=0.6,
+                                  marker_color=SOURCE_COLOUR),
+                     go.Histogram(x=kl_t, name="target", opacity=0.6,
+                                  marker_color=TARGET_COLOUR)])
     fig.update_layout(barmode="overlay", height=260, xaxis_title="KL to N(0,1) per dimension",
-                      margin=dict(l=10, r=10, t=30, b=10))
+                      yaxis_title="dimensions", margin=dict(l=10, r=10, t=30, b=10),
+                      showlegend=True)
     return fig
 
 
@@ -164,12 +175,13 @@ def training_figure(series: dict[str, list], history: list[dict],
         pts = [(s, v) for s, v in pts if v is not None]
         if pts:
             fig.add_trace(go.Scatter(x=[s for s, _ in pts], y=[v for _, v in pts], name=k,
-                                     mode="lines+markers", yaxis="y2"))
+                                     mode="lines+markers", yaxis="y2",
+                                     line=dict(color=domain_colour(k), dash="dot")))
     fig.update_layout(xaxis=dict(title="step", type="linear"),
                       yaxis=dict(title="loss (per step)", type="linear"),
                       yaxis2=dict(title="accuracy", type="linear", overlaying="y", side="right",
                                   range=[0, 1], tickformat=".2f", showgrid=False),
-                      height=380, margin=dict(l=10, r=10, t=30, b=10),
+                      height=380, margin=dict(l=10, r=10, t=30, b=10), showlegend=True,
                       legend=dict(orientation="h", y=-0.2))
     return fig
 
@@ -186,8 +198,8 @@ def results_figure(rows: list[dict]) -> go.Figure:
         x=[r["method"] for r in bars], y=[r["mean"] for r in bars],
         error_y=dict(type="data", array=[r["sd"] if r["seeds"] > 1 else 0.0 for r in bars]),
         text=[f"{r['mean']:.3f}" for r in bars], textposition="outside",
-        hovertext=[f"{r['seeds']} seed(s)" for r in bars], marker_color=SOURCE_COLOUR))
-    for method, name, colour in (("source_only", "source-only", "gray"),
+        hovertext=[f"{r['seeds']} seed(s)" for r in bars], marker_color=NEUTRAL_COLOUR))
+    for method, name, colour in (("source_only", "source-only", SOURCE_COLOUR),
                                  ("target_only", "target-only", TARGET_COLOUR)):
         if method in bounds:
             fig.add_hline(y=bounds[method], line_dash="dash", line_color=colour,
@@ -269,11 +281,11 @@ def modulation_scatter_figure(points: dict[str, np.ndarray], dims: tuple[int, in
         name, colour, _ = MODULATION_STYLE.get(key, (key, None, "circle"))
         c = pts.mean(0)
         fig.add_trace(go.Scatter(x=[c[0]], y=[c[1]], mode="markers", name=f"average {name}",
-                                 showlegend=False, marker=dict(color=colour, symbol="diamond",
+                                 showlegend=False, legendgroup="averages", marker=dict(color=colour, symbol="diamond",
                                                                size=16, line=dict(width=2,
                                                                                   color="black"))))
     fig.update_layout(xaxis_title=f"dimension {dims[0]}", yaxis_title=f"dimension {dims[1]}",
-                      height=420, margin=dict(l=10, r=10, t=30, b=10))
+                      height=420, margin=dict(l=10, r=10, t=30, b=10), showlegend=True)
     return fig
 
 
@@ -345,6 +357,11 @@ def bridge_2d_figure(x_1, y_1, x_2, y_2, out: dict) -> go.Figure:
 
     pts(1, x_1, y_1, "circle", name="domain 1")
     pts(1, x_2, y_2, "x", name="domain 2")
+    for name, symbol in (("domain 1 (source): o", "circle"), ("domain 2 (target): x", "x")):
+        # the legend of the markers (the colour is the class here, so grey): no points
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker=dict(symbol=symbol, size=8, color=NEUTRAL_COLOUR)),
+                      row=1, col=1)
     pts(2, x_2, y_2, "x", faint=True)
     pts(2, out["x_12"], y_1, "circle")
     pts(3, x_1, y_1, "circle", faint=True)
@@ -360,7 +377,8 @@ def bridge_2d_figure(x_1, y_1, x_2, y_2, out: dict) -> go.Figure:
             fig.add_trace(go.Scatter(x=xs, y=-(dw[0] * xs + db) / dw[1], mode="lines",
                                      line=dict(color="black", dash="dash"), showlegend=False),
                           row=1, col=4)
-    fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10), showlegend=True,
+                      legend=dict(orientation="h", y=-0.15))
     return fig
 
 
