@@ -1,20 +1,28 @@
 """Alignment: t-SNE or UMAP of source and target features, before (source-only) and after
-adaptation, with the proxy A-distance and MMD beside them (CDLM Fig. 7, DFA Fig. 5)."""
-import numpy as np
+adaptation, with the proxy A-distance and MMD beside them (CDLM Fig. 7, DFA Fig. 5).
+
+Nothing is computed until "Compute": the controls only say what to compute, and the last maps
+stay shown (with a note when the controls changed since). Maps and scores are cached on disk
+(``dalab.ui.alignment_view``; ``python -m dalab.ui.alignment_view`` precomputes the zoo's), so a
+revisit or the zoo's precomputed maps show at once. The scores are on a common representation
+(8 principal components of the standardised features), so models of different feature sizes
+compare on the same footing."""
 import streamlit as st
 
-from dalab.analysis.alignment import mmd_rbf, proxy_a_distance
-from dalab.analysis.embed import embed
-from dalab.data import DomainPair
+from dalab.analysis.alignment import COMMON_DIMS
 from dalab.runs import RunError
+from dalab.ui import alignment_view as AV
 from dalab.ui import claims, present
 from dalab.ui.figures import embedding_figure
-from dalab.ui.models import accuracy_text, available, encode_test_sets, picker_label
-from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
+from dalab.ui.models import accuracy_text, available, pair_of, picker_label
 from dalab.ui.navigation import ensure_app_navigation
+from dalab.ui.sidebar import chosen_index, device, load_model
+from dalab.ui.state import kept, key
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
 
+PAGE = "alignment"
+MAPS = {"tsne": "t-SNE", "umap": "UMAP"}
 st.title("Alignment")
 st.write("Each dot is a test image's feature vector, mapped to 2-D. Adaptation should put "
          "target points (crosses) on the source points (circles) *of the same class*.")
@@ -23,106 +31,156 @@ if not models:
     st.info("No model with features yet: train one on the Train page (e.g. source_only and "
             "dann on mnist -> digits), then come back.")
     st.stop()
-labels = [m["label"] for m in models]
-shown = dict(zip(labels, map(picker_label, models))).get  # models at chance say so
+by_label = {m["label"]: m for m in models}
+by_path = {m["path"]: m for m in models}
+labels = list(by_label)
+shown_label = dict(zip(labels, map(picker_label, models))).get  # models at chance say so
+
+# -- the controls (above the figures; only "Compute" computes) --------------------------------
 c1, c2 = st.columns(2)
-left = c1.selectbox("Model (left)", labels, index=chosen_index(models), format_func=shown)
+left = c1.selectbox("Model (left)", labels, index=chosen_index(models), format_func=shown_label)
 right = c2.selectbox("Model (right)", labels, index=min(1, len(labels) - 1),
-                     format_func=shown)
-c3, c4, c5 = st.columns(3)
-method = c3.radio("Map", ["tsne", "umap"], horizontal=True)
+                     format_func=shown_label)
+c3, c4 = st.columns(2)
+method = c3.radio("Map", list(MAPS), format_func=MAPS.get, horizontal=True,
+                  **kept(PAGE, "method"))
+colour = c4.radio("Colour by", ["class", "domain"], horizontal=True, **kept(PAGE, "colour"),
+                  help="Redraws the maps shown at once (no Compute needed).")
 if present.show_advanced():  # projector mode: fewer controls (500 points, seed 0)
     with st.expander("Advanced: points per domain, seed"):
-        n = st.slider("Points per domain", 100, 1000, 500, 100, key="alignment.n")
-        seed = st.number_input("Seed", 0, 10_000, 0, key="alignment.seed")
+        n = st.slider("Points per domain", 100, 1000, 500, 100, key=key(PAGE, "n"))
+        seed = st.number_input("Seed", 0, 10_000, 0, key=key(PAGE, "seed"))
 else:
-    n, seed = st.session_state.get("alignment.n", 500), st.session_state.get("alignment.seed", 0)
-colour = st.radio("Colour by", ["domain", "class"], horizontal=True)
+    n, seed = st.session_state.get(key(PAGE, "n"), 500), st.session_state.get(key(PAGE, "seed"), 0)
+wanted = {"left": by_label[left]["path"], "right": by_label[right]["path"], "method": method,
+          "n": int(n), "seed": int(seed)}
+SHOWN = key(PAGE, "shown")  # the controls of the maps shown (not a widget: kept across pages)
+b1, b2 = st.columns([1, 4])
+if b1.button("Compute", type="primary", key=key(PAGE, "compute"),
+             help="Encode the test images and map them (seconds per model; a map computed "
+                  "before comes from the disk cache at once)."):
+    st.session_state[SHOWN] = wanted
+elif SHOWN not in st.session_state and all(
+        AV.is_cached(wanted[s], method, wanted["n"], wanted["seed"]) for s in ("left", "right")):
+    st.session_state[SHOWN] = wanted  # precomputed (the zoo's maps): shown on the first visit
+shown = st.session_state.get(SHOWN)
+if shown and not all(shown[s] in by_path for s in ("left", "right")):
+    shown = st.session_state[SHOWN] = None  # a model shown before is gone
+if not shown:
+    b2.info(f"Press **Compute** to map {wanted['n']} test images per domain with "
+            f"{MAPS[method]} (5-20 s a model on a 2-core CPU the first time; the zoo's maps "
+            "can be precomputed: `python -m dalab.ui.alignment_view`).")
+    st.stop()
+if shown != wanted:
+    b2.info("The controls changed since these maps were computed (they show "
+            f"{picker_label(by_path[shown['left']])} and {picker_label(by_path[shown['right']])}"
+            f", {MAPS[shown['method']]}, {shown['n']} points per domain, seed {shown['seed']}): "
+            "press **Compute** to redraw.")
 
 
-def model_of(path: str):
-    return load_model(path, device())  # bounded st.cache_resource shared by every page
-
-
-@st.cache_data(max_entries=16, show_spinner="Encoding and embedding...")
-def view(path: str, method: str, n: int, seed: int):
-    model, info = model_of(path)
-    p = info["pair"]
-    enc = encode_test_sets(model, DomainPair(p["source"], p["target"], p["split_seed"]), n, seed)
-    e = embed(enc["h_s"], enc["h_t"], method=method, max_points=2 * n, seed=seed,
-              y_s=enc["y_s"], y_t=enc["y_t"])
-    return e, proxy_a_distance(enc["h_s"], enc["h_t"], seed=seed), mmd_rbf(enc["h_s"], enc["h_t"])
+# -- the numbers (dalab.ui.alignment_view: pure, disk-cached) ---------------------------------
+@st.cache_data(max_entries=8, show_spinner="Encoding the test images and mapping them...")
+def view(path: str, method: str | None, n: int, seed: int, dev: str, weights: str) -> dict:
+    """``AV.model_view`` (``weights``: the run's weights hash, so a retrained run recomputes);
+    at most 8 kept in memory, the disk cache keeps every one."""
+    return AV.model_view(path, method, n, seed, load=lambda p: load_model(p, dev))
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring the raw images' A-distance...")
-def raw_a_distance(source: str, target: str, split_seed: int, n: int, seed: int) -> float:
-    """CDLM Fig. 9's "Raw": the proxy A-distance of the pixels of n test images per domain."""
-    pair = DomainPair(source, target, split_seed)
-    rng = np.random.default_rng(seed)
-    x_s, x_t = pair.x_s_test, pair.evaluation.x_test
-    return proxy_a_distance(x_s[rng.choice(len(x_s), min(n, len(x_s)), replace=False)],
-                            x_t[rng.choice(len(x_t), min(n, len(x_t)), replace=False)],
-                            seed=seed)
+def raw(source: str, target: str, split_seed: int, n: int, seed: int) -> dict:
+    """CDLM Fig. 9's "Raw": the pixels of n test images per domain, common representation."""
+    return AV.raw_scores(source, target, split_seed, n, seed)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def a_distance_only(path: str, n: int, seed: int) -> float:
-    """``view``'s A-distance without the map (the search for a model that shows the claim)."""
-    model, info = model_of(path)
-    p = info["pair"]
-    enc = encode_test_sets(model, DomainPair(p["source"], p["target"], p["split_seed"]), n, seed)
-    return proxy_a_distance(enc["h_s"], enc["h_t"], seed=seed)
-
-
-def claim(m: dict, a_dist: float):
-    return claims.alignment_claim(a_dist, raw_a_distance(m["source"], m["target"],
-                                                         model_of(m["path"])[1]["pair"]
-                                                         ["split_seed"], n, int(seed)))
-
-
-def holds_for(m: dict) -> bool:
+def view_of(path: str, method: str | None) -> dict:
     try:
-        return claim(m, a_distance_only(m["path"], n, int(seed)))[2]
-    except (RunError, OSError, ValueError, KeyError, TypeError):
-        return False
+        return view(path, method, shown["n"], shown["seed"], device(),
+                    AV.model_key(path)["weights"])
+    except (RunError, OSError, ValueError, KeyError, TypeError) as e:
+        st.error(f"{picker_label(by_path[path])} cannot be shown: {e}. Pick another one above.")
+        st.stop()
 
 
-shown_models = {side: next(x for x in models if x["label"] == label)
-                for label, side in ((left, "left"), (right, "right"))}
-views = {}
-for side, m in shown_models.items():
-    load_model_or_explain(m["path"], device())
-    views[side] = view(m["path"], method, n, int(seed))
-said = {side: claim(shown_models[side], views[side][1]) for side in views}
-if not any(h for _, _, h in said.values()):  # neither shown model: the others, on request
-    rest = [x for x in models if x["path"] not in {m["path"] for m in shown_models.values()}]
-    if rest and st.button(f"Find a model whose features beat the raw images ({len(rest)} "
-                          "others; each is encoded once, seconds each)", key="alignment.search"):
-        found = claims.first_holding((picker_label(x), holds_for(x)) for x in rest)
-        st.info(f"{found} does." if found else "No model in the zoo or your runs does.")
-for col, side in ((c1, "left"), (c2, "right")):
-    m, (e, a_dist, mmd) = shown_models[side], views[side]
+def raw_of(m: dict) -> dict:
+    split_seed = AV.model_key(m["path"])["pair"]["split_seed"]
+    return raw(m["source"], m["target"], split_seed, shown["n"], shown["seed"])
+
+
+def claim(m: dict, scores: dict):
+    return claims.alignment_claim(scores["a_distance"], raw_of(m)["a_distance"],
+                                  bool(m.get("at_chance")),
+                                  f"common {scores['dims']}-d representation, as the raw images'")
+
+
+sides = {side: by_path[shown[side]] for side in ("left", "right")}
+views = {side: view_of(m["path"], shown["method"]) for side, m in sides.items()}
+said = {side: claim(sides[side], views[side]["scores"]) for side in sides}
+for col, side in zip(st.columns(2), sides):
+    m, v = sides[side], views[side]
+    e, s = v["embedding"], v["scores"]
     paper, shown_line, holds = said[side]
     other_side = "right" if side == "left" else "left"
     with col:
         if not holds:
             st.warning(claims.verdict(
                 "CDLM Fig. 9's smaller A-distance", holds,
-                f"the {other_side} model ({picker_label(shown_models[other_side])})"
+                f"the {other_side} model ({picker_label(sides[other_side])})"
                 if said[other_side][2] else None,
-                "the two models shown (the button above checks the others)"))
+                "the two models shown (the comparison below checks the others)"))
         st.markdown(f"**Paper says:** {paper}.  \n**This model shows:** {shown_line}.")
         st.plotly_chart(present.figure(embedding_figure(
             e.points, e.domain, e.labels, colour,
-            title=f"{m['method']} {m['source']}->{m['target']}"), columns=2), key=f"emb-{side}")
+            title=f"{m['method']} {m['source']}->{m['target']}"
+                  + (" (at chance)" if m.get("at_chance") else "")), columns=2),
+            key=f"emb-{side}")
+        st.caption(("From the cache" if v["cached"] else "Computed") + f" in {v['seconds']:.1f} s"
+                   f" ({MAPS[shown['method']]}, {len(e.points)} points).")
         st.metric("target accuracy", accuracy_text(m["accuracy"], m.get("labels", "")))
-        st.metric("proxy A-distance (0 = aligned, 2 = separable)", f"{a_dist:.3f}")
-        st.metric("MMD² (RBF, median bandwidth)", f"{mmd:.4f}")
+        st.metric(f"proxy A-distance, common {s['dims']}-d (0 = aligned, 2 = separable)",
+                  f"{s['a_distance']:.3f}",
+                  help=f"On {s['representation']}: every model on the same footing. On this "
+                       f"model's own {s['feature_dim']} features: {s['a_distance_native']:.3f}.")
+        st.metric(f"MMD², common {s['dims']}-d (RBF, median bandwidth)", f"{s['mmd']:.4f}",
+                  help=f"On {s['representation']}. On this model's own {s['feature_dim']} "
+                       f"features: {s['mmd_native']:.4f}.")
+        st.caption(f"On its own {s['feature_dim']} features: A-distance "
+                   f"{s['a_distance_native']:.3f}, MMD² {s['mmd_native']:.4f} (not comparable "
+                   "across models of other feature sizes).")
         st.download_button("Download points (CSV)",
                            "x,y,domain,class\n" + "\n".join(
                                f"{x:.4f},{y:.4f},{'source' if d else 'target'},{c}"
                                for (x, y), d, c in zip(e.points, e.domain, e.labels)),
                            file_name=f"embedding-{m['method']}.csv", key=f"dl-{side}")
+st.caption(
+    f"Common representation: the scores are computed for every model on the first "
+    f"{COMMON_DIMS} principal components of its standardised features (each feature scaled to "
+    "unit variance over both domains; the zoo's feature sizes are 8, 64, 768 and 784), and "
+    "for the raw images on the same 8 components of their pixels: a linear domain classifier "
+    "separates two domains more easily in more dimensions, so the numbers on each model's own "
+    "features (shown under each map) do not compare across models. A model at chance is "
+    "never counted as aligned: features that carry no class are easy to make "
+    "indistinguishable.")
 st.caption("Reading t-SNE/UMAP: cluster sizes and the distances between clusters mean little; "
            "neighbourhoods are what the map preserves. Different seeds give different "
            "layouts of the same neighbourhoods.")
+
+# -- every model of the pair(s) shown, on the same footing ------------------------------------
+st.subheader("Every model of this pair, on the common representation")
+pairs = {pair_of(m) for m in sides.values()}
+rest = [m for m in models if pair_of(m) in pairs]
+COMPARE = key(PAGE, "compare")
+if st.button(f"Compare the {len(rest)} model(s) of {', '.join(sorted(pairs))} (scores only, "
+             "no map; a model not yet cached is encoded once, about a second)",
+             key=key(PAGE, "compare_button")):
+    st.session_state[COMPARE] = (sorted(pairs), shown["n"], shown["seed"])
+if st.session_state.get(COMPARE) == (sorted(pairs), shown["n"], shown["seed"]):
+    scores = {m["path"]: view_of(m["path"], None)["scores"] for m in rest}
+    raws = {pair_of(m): raw_of(m)["a_distance"] for m in rest}
+    rows = AV.compare_rows(rest, scores, raws)
+    best = AV.best_aligned(rows)
+    st.markdown(f"Best aligned working model: **{best}**." if best else
+                "No working model here (every one is at chance).")
+    st.dataframe(rows, hide_index=True, key=key(PAGE, "table"))
+    st.caption("Smallest A-distance first; models at chance after every working one, whatever "
+               "their A-distance. Raw pixels: " + ", ".join(
+                   f"{p} {a:.3f}" for p, a in sorted(raws.items())) + ".")

@@ -83,7 +83,10 @@ def test_alignment_page_without_and_with_runs(tmp_path, monkeypatch):
     from dalab.train import train
     for m in ("source_only", "dann"):
         train(m, "ellipse-1", "ellipse-2", 30, out=tmp_path / "runs" / m)
+    monkeypatch.setenv("DALAB_ALIGNMENT_CACHE", str(tmp_path / "alignment-cache"))
     at = AppTest.from_file(str(ROOT / "pages/alignment.py"), default_timeout=120).run()
+    assert not at.exception
+    at.button(key="alignment.compute").click().run()  # nothing is computed before Compute
     assert not at.exception
     a = [float(x.value) for x in at.metric if "A-distance" in x.label]
     assert len(a) == 2 and all(0 <= v <= 2 for v in a)

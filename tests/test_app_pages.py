@@ -159,12 +159,59 @@ def test_datasets_page_offers_only_domains_it_can_compare(app_env):
     assert not at.exception and "ellipse-2" not in at.selectbox[1].options
 
 
-def test_alignment_page_with_the_same_model_left_and_right(app_env):
+def test_alignment_page_with_the_same_model_left_and_right(app_env, tmp_path, monkeypatch):
     """Same model on both sides used to raise StreamlitDuplicateElementKey."""
+    monkeypatch.setenv("DALAB_ALIGNMENT_CACHE", str(tmp_path / "alignment-cache"))
     at = AppTest.from_file(str(ROOT / "pages/alignment.py"), default_timeout=180).run()
     at.slider[0].set_value(100).run()
     at.selectbox[1].set_value(at.selectbox[0].value).run()
+    at.button(key="alignment.compute").click().run()
     assert not at.exception, at.exception
+    assert {c.key for c in at.get("plotly_chart")} == {"emb-left", "emb-right"}
+
+
+def _a_distances(at):
+    return [m.value for m in at.metric if "A-distance" in m.label]
+
+
+def test_alignment_page_computes_on_request_and_keeps_the_last_maps(app_env, tmp_path,
+                                                                     monkeypatch):
+    """Issue 14: every control change recomputed the maps (13-19 s each). Now nothing is
+    computed before Compute, a control change keeps the maps with a note, and a new session
+    (a reload) shows the maps from the disk cache at once."""
+    monkeypatch.setenv("DALAB_ALIGNMENT_CACHE", str(tmp_path / "alignment-cache"))
+    at = AppTest.from_file(str(ROOT / "pages/alignment.py"), default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert not at.get("plotly_chart") and "Compute" in at.info[0].value
+    at.slider(key="alignment.n").set_value(100).run()
+    assert not at.get("plotly_chart")  # a control alone computes nothing
+    at.button(key="alignment.compute").click().run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 2 and not at.info
+    before = _a_distances(at)
+    assert len(before) == 2 and all("common 8-d" in m.label for m in at.metric
+                                    if "A-distance" in m.label)
+    assert any("Common representation" in c.value for c in at.caption)
+    at.slider(key="alignment.n").set_value(200).run()  # changed, not recomputed
+    assert len(at.get("plotly_chart")) == 2 and _a_distances(at) == before
+    assert "controls changed" in at.info[0].value
+    at.radio(key="alignment.colour").set_value("domain").run()  # a redraw, still no compute
+    assert _a_distances(at) == before
+    import streamlit as st
+    st.cache_data.clear()  # a new server process: only the disk cache is left
+    again = AppTest.from_file(str(ROOT / "pages/alignment.py"), default_timeout=60)
+    again.session_state["alignment.n"] = 100
+    again.run()
+    assert not again.exception, again.exception
+    assert len(again.get("plotly_chart")) == 2 and _a_distances(again) == before
+    assert any(c.value.startswith("From the cache") for c in again.caption)
+    again.button(key="alignment.compare_button").click().run()
+    assert not again.exception, again.exception
+    # both tiny models are at chance: neither may be called the best aligned
+    assert any("every one is at chance" in m.value for m in again.markdown)
+    table = again.dataframe[0].value
+    assert len(table) == 2 and all(table["note"].str.startswith("at chance"))
+    assert not table["below raw pixels"].any()
 
 
 def test_kl_gap_page_warns_when_sigma_s_is_not_one(app_env):

@@ -29,7 +29,7 @@ def test_histogram_and_embedding_and_curves():
     assert [t.name for t in fig.data] == ["source", "t", "N(0, 1)"]
     pts, dom, lab = rng.normal(size=(10, 2)), np.r_[np.ones(5), np.zeros(5)], np.arange(10) % 3
     fig = F.embedding_figure(pts, dom, lab, colour_by="class")
-    assert len(fig.data) == 2 and len(fig.data[0].x) == 5
+    assert len(fig.data) == 3 * 2 + 2 and len(fig.data[0].x) == 2  # class 0, source: 0 and 3
     with pytest.raises(ValueError):
         F.embedding_figure(pts, dom, None, colour_by="class")
     fig = F.training_figure({"step": [1, 2], "loss": [2.0, 1.0]},

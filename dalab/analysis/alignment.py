@@ -93,3 +93,50 @@ def class_centroid_distance(f_s, y_s, f_t, y_t) -> dict:
     if not per_class:
         raise ValueError("no class is present in both domains")
     return {"per_class": per_class, "mean": float(np.mean(list(per_class.values())))}
+
+
+COMMON_DIMS = 8  # the smallest feature size of the shipped zoo (the bridges' 8-d shared code)
+
+
+def common_representation(f_s: np.ndarray, f_t: np.ndarray, dims: int = COMMON_DIMS
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Source and target features ``(N_s, D)``, ``(N_t, D)`` on a footing shared by every
+    model: each feature standardised over the pooled sample (a constant feature becomes 0),
+    then projected onto the pooled sample's first ``k = min(dims, D, N_s + N_t - 1)``
+    principal components. Returns ``(N_s, k)``, ``(N_t, k)`` (float64; deterministic, the
+    components' signs do not matter to a distance). Models with 8, 64 or 768 features are
+    then compared in the same number of dimensions, so a larger feature size no longer makes
+    the domains easier to tell apart by itself."""
+    a = np.asarray(f_s, np.float64).reshape(len(f_s), -1)
+    b = np.asarray(f_t, np.float64).reshape(len(f_t), -1)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature sizes differ: {a.shape[1]} vs {b.shape[1]}")
+    if dims < 1:
+        raise ValueError(f"dims must be >= 1, got {dims}")
+    z = np.concatenate([a, b])
+    sd = z.std(0)
+    z = (z - z.mean(0)) / np.where(sd > 1e-12, sd, 1.0)
+    k = min(dims, z.shape[1], len(z) - 1)
+    _, _, vt = np.linalg.svd(z, full_matrices=False)
+    p = z @ vt[:k].T
+    return p[:len(a)], p[len(a):]
+
+
+def representation_text(k: int, feature_dim: int) -> str:
+    """How :func:`common_representation`'s ``k`` dimensions were made from ``feature_dim``."""
+    if k >= feature_dim:
+        return f"all {feature_dim} standardised features (fewer than the common {COMMON_DIMS})"
+    return f"the first {k} principal components of the {feature_dim} standardised features"
+
+
+def alignment_scores(f_s: np.ndarray, f_t: np.ndarray, dims: int = COMMON_DIMS,
+                     seed: int = 0) -> dict:
+    """The proxy A-distance and the RBF MMD² of source and target on the common
+    representation (:func:`common_representation`): ``{"a_distance", "mmd", "dims" (k),
+    "feature_dim" (D), "representation" (a phrase)}``. Comparable across models of different
+    feature sizes, unlike the same numbers on each model's own features."""
+    p_s, p_t = common_representation(f_s, f_t, dims)
+    d = int(np.asarray(f_s).reshape(len(f_s), -1).shape[1])
+    k = int(p_s.shape[1])
+    return {"a_distance": proxy_a_distance(p_s, p_t, seed=seed), "mmd": mmd_rbf(p_s, p_t),
+            "dims": k, "feature_dim": d, "representation": representation_text(k, d)}

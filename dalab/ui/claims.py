@@ -76,13 +76,21 @@ def latent_claim(kl_source_mean: float, kl_target_mean: float,
             max(kl_source_mean, kl_target_mean) <= kl_max)
 
 
-def alignment_claim(a_distance: float, raw_a_distance: float) -> tuple[str, str, bool]:
+def alignment_claim(a_distance: float, raw_a_distance: float, at_chance: bool = False,
+                    representation: str | None = None) -> tuple[str, str, bool]:
     """CDLM Fig. 9: adapted features (DANN, CDLM) have a smaller proxy A-distance than the raw
     images. Holds when the model's features' A-distance is below the raw pixels' on the same
-    test images (the same ``proxy_a_distance``)."""
+    test images (the same ``proxy_a_distance``, on the same ``representation`` when given:
+    the Alignment page's common one), and the model is not at chance (``at_chance``: features
+    that carry no class are easy to make indistinguishable, which is not alignment)."""
+    on = f" ({representation})" if representation else ""
+    shown = f"this model's features: {a_distance:.2f}{on}"
+    if at_chance:
+        shown += "; but its target accuracy is at chance, so its features carry no class and " \
+                 "a small A-distance is no sign of alignment"
     return (f"CDLM Fig. 9: adaptation brings the A-distance below the raw images' "
             f"({raw_a_distance:.2f} for this pair)",
-            f"this model's features: {a_distance:.2f}", a_distance < raw_a_distance)
+            shown, a_distance < raw_a_distance and not at_chance)
 
 
 def bridge_claim(acc_s_t: float, acc_t_s: float,

@@ -126,25 +126,54 @@ def kl_per_dimension_figure(kl_s: np.ndarray, kl_t: np.ndarray) -> go.Figure:
     return fig
 
 
+# one per class (digit 0-9), then again; none is the source blue or the target red
+CLASS_COLOURS = ("#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#2ca02c",
+                 "#000000", "#e7ba52", "#5254a3")
+EMBED_MARKER = 8  # px: the Alignment maps' dots (5 px was too small on a projector)
+DOMAIN_SYMBOL = {1: "circle", 0: "x"}  # source = circle, target = cross on every map
+
+
 def embedding_figure(points: np.ndarray, domain: np.ndarray, labels: np.ndarray | None = None,
                      colour_by: str = "domain", title: str = "") -> go.Figure:
-    """Scatter of a 2-D map: colour by domain (source / target) or by class, with the domain
-    always shown by the marker (circle = source, cross = target)."""
+    """Scatter of a 2-D map: colour by domain (source / target in the app's two colours) or by
+    class (one colour per class, :data:`CLASS_COLOURS`, one legend entry per class that shows
+    or hides the class in both domains), with the domain always shown by the marker (circle =
+    source, cross = target; in class colouring two grey legend entries say so)."""
     if colour_by not in ("domain", "class"):
         raise ValueError(f"colour_by {colour_by!r}: choose 'domain' or 'class'")
     if colour_by == "class" and labels is None:
         raise ValueError("colour_by='class' needs labels")
     fig = go.Figure()
-    for dom, name, symbol in ((1, "source", "circle"), (0, "target", "x")):
-        m = domain == dom
-        if colour_by == "domain":
-            marker = dict(color=SOURCE_COLOUR if dom else TARGET_COLOUR, symbol=symbol, size=5)
-        else:
-            marker = dict(color=labels[m], colorscale="Turbo", cmin=0,
-                          cmax=max(1, int(labels.max())), symbol=symbol, size=5)
-        fig.add_trace(go.Scattergl(x=points[m, 0], y=points[m, 1], mode="markers", name=name,
-                                   marker=marker,
-                                   text=None if labels is None else [f"class {c}" for c in labels[m]]))
+    names = {1: "source", 0: "target"}
+
+    def hover(m):
+        return None if labels is None else [f"class {c}" for c in labels[m]]
+
+    if colour_by == "domain":
+        for dom in (1, 0):
+            m = domain == dom
+            fig.add_trace(go.Scattergl(
+                x=points[m, 0], y=points[m, 1], mode="markers", name=names[dom], text=hover(m),
+                marker=dict(color=SOURCE_COLOUR if dom else TARGET_COLOUR, opacity=0.75,
+                            symbol=DOMAIN_SYMBOL[dom], size=EMBED_MARKER)))
+    else:
+        for c in np.unique(labels):
+            colour = CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]
+            for dom in (1, 0):
+                m = (domain == dom) & (labels == c)
+                fig.add_trace(go.Scattergl(
+                    x=points[m, 0], y=points[m, 1], mode="markers", name=f"{int(c)}",
+                    legendgroup=f"class {int(c)}", showlegend=dom == 1,
+                    text=[f"class {int(c)}, {names[dom]}"] * int(m.sum()),
+                    marker=dict(color=colour, symbol=DOMAIN_SYMBOL[dom], size=EMBED_MARKER,
+                                opacity=0.75)))
+        for dom in (1, 0):  # legend only: what the two shapes mean
+            fig.add_trace(go.Scattergl(x=[None], y=[None], mode="markers",
+                                       name=f"{'●' if dom else '✕'} {names[dom]}",
+                                       legendgroup="domain", marker=dict(
+                                           color=NEUTRAL_COLOUR, symbol=DOMAIN_SYMBOL[dom],
+                                           size=EMBED_MARKER)))
+        fig.update_layout(legend_title_text="class")
     fig.update_layout(title=title, height=420, xaxis=dict(showticklabels=False),
                       yaxis=dict(showticklabels=False), margin=dict(l=10, r=10, t=40, b=10))
     return fig
