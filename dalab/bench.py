@@ -28,6 +28,10 @@ SEEDS = 3
 QUICK_STEPS = 30
 
 
+class BenchRunFailed(RuntimeError):
+    """A run handed to ``run_bench``'s ``run_tasks`` (Ray) failed; the others were trained."""
+
+
 def run_name(method: str, source: str, target: str, seed: int) -> str:
     return f"{method}_{source}_to_{target}_seed{seed}"
 
@@ -35,38 +39,58 @@ def run_name(method: str, source: str, target: str, seed: int) -> str:
 def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS,
               seeds: int = SEEDS, steps: int | None = None, device: str = "auto",
               log: Callable[[str], None] = print, peers: tuple[str, ...] = (),
-              ema: float | None = None, augment: bool = False) -> list[Path]:
+              ema: float | None = None, augment: bool = False,
+              run_tasks: Callable[..., list[dict]] | None = None) -> list[Path]:
     """Train every missing (method, pair, seed) run, then every missing skada peer run
     (``peers``, names from ``SKADA_METHODS``); returns the run directories. ``ema`` and
     ``augment`` are :func:`dalab.train.fit`'s engine options, the same for every method (keep
-    one setting per ``out_dir``: a finished run is not retrained with another)."""
+    one setting per ``out_dir``: a finished run is not retrained with another).
+
+    With ``run_tasks`` (``dalab bench --ray`` passes :func:`dalab.sweep.run_tasks`, bound to
+    its Ray address or CPUs), the runs to train or resume are handed to it in one list, as
+    ``dalab sweep``'s jobs (``{"name", "action", "args"}``, ``args`` the keywords of
+    :func:`dalab.sweep.train_one`), and scored there for the selection table; the skip rule is
+    the same, and the skada peers are trained afterwards in this process. This module does not
+    import the Ray layer itself (``tests/test_layering.py``)."""
     out_dir = Path(out_dir)
     methods = list(METHODS if methods is None else methods)
     for m in methods:
         get_method(m)  # unknown names fail before anything trains
     jobs = [(m, s, t, k) for (s, t) in pairs for m in methods for k in range(seeds)]
-    done = []
+    done, tasks = [], []
     for i, (m, s, t, k) in enumerate(jobs, 1):
         run_dir = out_dir / run_name(m, s, t, k)
         state = _state(run_dir)
         tag = f"[{i}/{len(jobs)}] {m} {s}->{t} seed {k}"
+        n = steps or get_method(m).default_steps
         if state in FINAL_STATUSES:
             log(f"{tag}: already there{'' if state == 'finished' else f' ({state})'}, skipped")
         elif state == "running":
             log(f"{tag}: being trained by another process, skipped")
+        elif run_tasks is not None:
+            tasks.append({"name": run_dir.name,
+                          "action": "resumed" if state == "incomplete" else "trained",
+                          "args": dict(run_dir=str(run_dir.resolve()), method=m, source=s,
+                                       target=t, values={}, seed=k, steps=n, ema=ema,
+                                       augment=augment, state=state, device=device,
+                                       score=not get_method(m).uses_target_labels)})
         else:
             t0 = time.perf_counter()
             if state == "incomplete":
                 log(f"{tag}: resuming from its last checkpoint")
                 _, res, _ = resume(run_dir, device=device)
             else:
-                n = steps or get_method(m).default_steps
                 _, res, _ = train(m, s, t, n, seed=k, device=device, out=run_dir,
                                   checkpoint_every=max(1, n // 10), ema=ema, augment=augment)
             log(f"{tag}: target {res.accuracy['target_test']:.4f} "
                 f"({res.status}, {res.steps_done} steps, {res.steps_per_second:.1f} steps/s, "
                 f"{time.perf_counter() - t0:.0f} s)")
         done.append(run_dir)
+    if tasks:
+        failed = [r for r in run_tasks(tasks, log=log) if "error" in r]
+        if failed:
+            raise BenchRunFailed(f"{len(failed)} benchmark run(s) failed: "
+                                 + "; ".join(f"{r['name']}: {r['error']}" for r in failed))
     for (s, t) in pairs:
         for name in peers:
             for k in range(seeds):

@@ -229,9 +229,9 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 
 def _bench(args) -> int:
-    from .bench import (PAIRS, QUICK_STEPS, SKADA_METHODS, incomplete_runs, run_bench,
-                        selection_markdown, selection_rows, summarize, to_markdown,
-                        write_docs)
+    from .bench import (PAIRS, QUICK_STEPS, SKADA_METHODS, BenchRunFailed, incomplete_runs,
+                        run_bench, selection_markdown, selection_rows, summarize,
+                        to_markdown, write_docs)
     from .data import DomainPair
 
     pairs = args.pairs or (PAIRS[:1] if args.quick else PAIRS)
@@ -252,9 +252,25 @@ def _bench(args) -> int:
         except ImportError:
             raise ValueError("the peer comparison needs skada: pip install -r "
                              "requirements-bench.txt (or pass --no-peers)") from None
+    if (args.address or args.cpus) and not args.ray:
+        raise ValueError("--address and --cpus go with --ray (the benchmark trains one run "
+                         "after another without it)")
+    if args.ray and args.device not in ("auto", "cpu"):
+        raise ValueError(f"--ray trains on CPUs, one run per core (Ray tasks see no GPU): drop "
+                         f"--device {args.device}, or leave out --ray")
+    run_tasks = None
+    if args.ray and not args.summarize_only:
+        from functools import partial
+
+        from . import sweep
+        sweep.import_ray()  # Ray missing: say how to install it before anything trains
+        run_tasks = partial(sweep.run_tasks, address=args.address, num_cpus=args.cpus)
     if not args.summarize_only:
-        run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers,
-                  ema=args.ema, augment=args.augment)
+        try:
+            run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers,
+                      ema=args.ema, augment=args.augment, run_tasks=run_tasks)
+        except BenchRunFailed as e:
+            raise TrainingFailed(str(e)) from None
     rows = summarize(args.out)
     pending = incomplete_runs(args.out)
     if pending:
@@ -418,6 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "DANN,SourceOnly,DeepCoral)")
     b.add_argument("--summarize-only", action="store_true",
                    help="train nothing: summarise the runs already under --out into the docs")
+    b.add_argument("--ray", action="store_true",
+                   help="train the runs in parallel as Ray tasks, as `dalab sweep` does (one "
+                        "run per CPU; needs the sweep extra); default: one after another")
+    b.add_argument("--address", help="with --ray: join this Ray cluster (e.g. auto) instead of "
+                   "starting a local one; its nodes must see --out")
+    b.add_argument("--cpus", type=_positive_int,
+                   help="with --ray: CPUs of the local Ray instance (default: all cores)")
     _engine_args(b)
     b.add_argument("--no-selection", action="store_true",
                    help="skip the table of the seed each label-free score would pick")

@@ -123,21 +123,23 @@ def merge_spec(old: dict | None, new: dict) -> dict:
     return {**old, "grid": grid, "seeds": max(old["seeds"], new["seeds"])}
 
 
-def _import_ray():
+def import_ray():
     try:
         import ray
     except ImportError:
-        raise SweepError(f"dalab sweep runs on Ray, which is not installed: "
-                         f"{INSTALL_HINT}") from None
+        raise SweepError(f"dalab sweep and dalab bench --ray run on Ray, which is not "
+                         f"installed: {INSTALL_HINT}") from None
     return ray
 
 
 def train_one(run_dir: str, method: str, source: str, target: str, values: dict, seed: int,
-              steps: int, ema: float | None, augment: bool, state: str | None) -> dict:
-    """One configuration, in a Ray worker's process (one thread): trained, or resumed when
-    ``state`` is "incomplete", then scored (:func:`dalab.bench.run_scores`, cached in the run,
-    so the summary scores in parallel too). A failure is returned, not raised, so the other
-    runs go on; a failed scoring is left to the summary, which reports it."""
+              steps: int, ema: float | None, augment: bool, state: str | None,
+              device: str = "auto", score: bool = True) -> dict:
+    """One run, in a Ray worker's process (one thread): trained, or resumed when ``state`` is
+    "incomplete", then scored when ``score`` (:func:`dalab.bench.run_scores`, cached in the
+    run, so the summary scores in parallel too). The task of ``dalab sweep`` and of
+    ``dalab bench --ray`` alike. A failure is returned, not raised, so the other runs go on; a
+    failed scoring is left to the summary, which reports it."""
     import torch
 
     from .train import resume, train
@@ -146,14 +148,15 @@ def train_one(run_dir: str, method: str, source: str, target: str, values: dict,
     t0 = time.perf_counter()
     try:
         if state == "incomplete":
-            _, res, _ = resume(run_dir)
+            _, res, _ = resume(run_dir, device=device)
         else:
             _, res, _ = train(method, source, target, steps, seed=seed, out=run_dir,
                               overrides=[f"{k}={v}" for k, v in values.items()],
-                              checkpoint_every=max(1, steps // 10), ema=ema, augment=augment)
+                              checkpoint_every=max(1, steps // 10), ema=ema, augment=augment,
+                              device=device)
     except Exception as e:  # noqa: BLE001 (reported with its type; the sweep goes on)
         return {"error": f"{type(e).__name__}: {e}"}
-    if res.status == "finished":
+    if res.status == "finished" and score:
         try:
             run_scores(run_dir)
         except (RunError, ValueError, RuntimeError):
@@ -196,37 +199,48 @@ def run_sweep(method: str, source: str, target: str, grid: dict[str, list[str]],
         else:
             jobs.append((job, state))
     if jobs:
-        outcomes += _run_on_ray(out, spec, jobs, address, num_cpus, log)
+        outcomes += run_tasks([
+            {"name": job["name"], "action": "resumed" if state == "incomplete" else "trained",
+             "args": dict(run_dir=str(out / job["name"]), method=method, source=source,
+                          target=target, values=job["values"], seed=job["seed"],
+                          steps=spec["steps"], ema=spec["ema"], augment=spec["augment"],
+                          state=state)}
+            for job, state in jobs], address=address, num_cpus=num_cpus, log=log)
     return {"out": out, "spec": spec, "runs": outcomes}
 
 
-def _run_on_ray(out: Path, spec: dict, jobs: list, address, num_cpus, log) -> list[dict]:
-    ray = _import_ray()
+def run_tasks(jobs: list[dict], *, address: str | None = None, num_cpus: int | None = None,
+              log: Callable[[str], None] = print) -> list[dict]:
+    """Run each job (``{"name", "action", "args"}``, ``args`` the keywords of
+    :func:`train_one`) as a one-CPU Ray task and return ``[{"name", "action", ...outcome}]`` in
+    the order they finish, logging each as it does. Ray is started locally with ``num_cpus``
+    (default ``os.cpu_count()``) or joined at ``address``, and shut down afterwards; a session
+    the caller opened is used as it is and left open. Shared by :func:`run_sweep` and
+    :func:`dalab.bench.run_bench` (``--ray``)."""
+    ray = import_ray()
     started = not ray.is_initialized()
     if started and address:
         ray.init(address=address, log_to_driver=False)
     elif started:
         ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
                  log_to_driver=False)
+    where = ("the Ray session already open" if not started else address
+             or f"{num_cpus or os.cpu_count()} local CPUs")
+    log(f"{len(jobs)} run(s) to Ray ({where})")
     try:
         task = ray.remote(num_cpus=1)(train_one)
-        pending = {}
-        for job, state in jobs:
-            ref = task.remote(str(out / job["name"]), spec["method"], spec["source"],
-                              spec["target"], job["values"], job["seed"], spec["steps"],
-                              spec["ema"], spec["augment"], state)
-            pending[ref] = (job, "resumed" if state == "incomplete" else "trained")
+        pending = {task.remote(**job["args"]): job for job in jobs}
         outcomes = []
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
-            (job, action), got = pending.pop(ref), ray.get(ref)
-            outcomes.append({"name": job["name"], "action": action, **got})
+            job, got = pending.pop(ref), ray.get(ref)
+            outcomes.append({"name": job["name"], "action": job["action"], **got})
             tag = f"[{len(outcomes)}/{len(jobs)}] {job['name']}"
             if "error" in got:
                 log(f"{tag}: failed: {got['error']}")
             else:
                 acc = got["target_test"]
-                log(f"{tag}: {action}, target {'-' if acc is None else f'{acc:.4f}'} "
+                log(f"{tag}: {job['action']}, target {'-' if acc is None else f'{acc:.4f}'} "
                     f"({got['status']}, {got['steps']} steps, {got['wall_time_s']:.0f} s)")
         return outcomes
     finally:

@@ -47,7 +47,7 @@ class FakeRay:
         self.calls.append("shutdown")
 
     def remote(self, num_cpus):
-        return lambda fn: SimpleNamespace(remote=lambda *args: partial(fn, *args))  # a "ref"
+        return lambda fn: SimpleNamespace(remote=lambda *a, **kw: partial(fn, *a, **kw))  # a "ref"
 
     def wait(self, refs, num_returns):
         return refs[:num_returns], refs[num_returns:]
