@@ -7,6 +7,7 @@ from dalab.data import DomainPair
 from dalab.runs import RunError
 from dalab.ui import claims, present
 from dalab.ui import figures as F
+from dalab.ui.glossary import HELP
 from dalab.ui.models import picker_label
 from dalab.ui.bridge_view import (domain_classifier_paths, interpolation_rows,
                                   own_transfer_accuracy, page_transfer_accuracy, toy_bridge)
@@ -132,13 +133,12 @@ if m is not None:
                    "change class where row 1 does.")
         a1, a2, a3 = st.columns(3)
         a1.metric("transfer accuracy source -> target", f"{acc['source->target']:.3f}",
-                  help="Share of source images whose transfer gets the same class (0-1).")
+                  help=HELP["transfer accuracy source -> target"])
         a2.metric("transfer accuracy target -> source", f"{acc['target->source']:.3f}",
-                  help="Share of target images whose transfer gets the same class (0-1).")
+                  help=HELP["transfer accuracy target -> source"])
         if "target accuracy" in acc:
             a3.metric("bridge's target accuracy", f"{acc['target accuracy']:.3f}",
-                      help="The bridge's own classifier f on target codes vs the target "
-                           "test labels (0-1).")
+                      help=HELP["bridge's target accuracy"])
         st.caption(f"Transfer accuracy (Sec. 4.2) on a stratified random sample of about "
                    f"{N_ACC} test images per side: how often an image and its transfer get the "
                    f"same class, {how}." + (f" This model {m['labels']}." if m.get("labels")
@@ -166,7 +166,8 @@ x_1, y_1, x_2, y_2, out = toy(int(toy_steps), labels)
 st.plotly_chart(present.figure(F.bridge_2d_figure(x_1, y_1, x_2, y_2, out)), key="toy")
 agree = float(np.mean((out["shared_1"] @ out["boundary_w"].T + out["boundary_b"]).argmax(1)
                       == y_1))
-st.metric("classifier on z' (domain 1, training points)", f"{agree:.3f}")
+st.metric("classifier on z' (domain 1, training points)", f"{agree:.3f}",
+          help=HELP["classifier on z' (domain 1, training points)"])
 st.caption("What you are seeing: (a) the two domains; (c) domain 1 sent through the bridge "
            "into domain 2, drawn over domain 2; (d) the reverse; (e) both in the shared 2-D "
            "space with the linear classifier's boundary. With labels and SWD the classes "

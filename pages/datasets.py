@@ -5,6 +5,7 @@ import streamlit as st
 from dalab.analysis.alignment import proxy_a_distance
 from dalab.data import DataError, DomainPair, list_domains, load_domain
 from dalab.data.preview import image_grid, points_plot
+from dalab.ui.glossary import HELP, columns
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -55,7 +56,7 @@ except DataError as e:
 st.write(f"{desc}. Input shape {shape}; train {n_tr}, test {n_te} (split seed 0).")
 st.image(img, caption="Rows: classes; columns: the first training examples of each class."
          if kind == "image" else "Training points, coloured by class.")
-st.dataframe(counts, hide_index=True)
+st.dataframe(counts, hide_index=True, column_config=columns(["class", "train", "test"]))
 
 st.subheader("How far apart are two domains?")
 same_kind = comparable(name)
@@ -68,7 +69,8 @@ try:
 except DataError as e:
     st.info(f"{name} and {other} cannot be compared: {e}")
     st.stop()
-st.metric(f"proxy A-distance, {name} vs {other} (raw pixels)", f"{a:.3f}")
+st.metric(f"proxy A-distance, {name} vs {other} (raw pixels)", f"{a:.3f}",
+          help=HELP["proxy A-distance, {name} vs {other} (raw pixels)"])
 st.caption("What you are seeing: a linear classifier learns to tell the two domains apart from "
            "raw inputs; with its held-out error e, the proxy A-distance is 2(1 - 2e). 0 means "
            "indistinguishable, 2 means perfectly separable. Adaptation methods try to make "

@@ -5,6 +5,7 @@ from dalab import zoo
 from dalab.data import list_domains
 from dalab.methods import list_methods
 from dalab.ui.cards import method_cards
+from dalab.ui.glossary import columns
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -40,13 +41,14 @@ for row in range(0, len(cards), 2):
 st.dataframe(
     [{"method": m.name, "idea": m.summary, "paper": m.paper,
       "uses target labels": m.uses_target_labels} for m in list_methods()],
-    hide_index=True)
+    hide_index=True, column_config=columns(["method", "idea", "paper", "uses target labels"]))
 st.download_button("Download the method list (CSV)",
                    "method,paper,zoo_models\n" + "\n".join(
                        f"{c['name']},\"{c['paper']}\",{c['zoo']}" for c in cards),
                    file_name="methods.csv", mime="text/csv")
 st.subheader("Domains")
 st.dataframe([{"name": d.name, "kind": d.kind, "origin": d.origin, "description": d.description}
-              for d in list_domains()], hide_index=True)
+              for d in list_domains()], hide_index=True,
+             column_config=columns(["name", "kind", "origin", "description"]))
 st.caption("Train from a terminal: `python -m dalab train --method dann --source mnist "
            "--target digits`")

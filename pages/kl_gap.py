@@ -3,6 +3,7 @@ import streamlit as st
 
 from dalab.ui import claims, present
 from dalab.ui.figures import gap_ratio_figure, gap_table, gaussians_figure, unit_sigma_note
+from dalab.ui.glossary import HELP, columns
 from dalab.ui.navigation import ensure_app_navigation
 from dalab.ui.state import init_from_query, kept, show_link_notes, to_query
 
@@ -37,9 +38,10 @@ st.latex(r"D_{KL}(st\|ts)=\Big(\frac{1-\gamma_1}{\gamma_1}\Big)^2 D_{KL}(s\|t)\q
 st.latex(r"\text{PM1: } D_{KL}(st\|ts)=\tfrac12\,4\Big(\frac{\mu_s-\mu_t}{\sigma_s+\sigma_t}"
          r"\Big)^2\quad(12)")
 rows = gap_table(mu_s, sigma_s, mu_t, sigma_t, gamma1)
-st.dataframe(rows, hide_index=True, column_config={"value": st.column_config.NumberColumn(
-    format="%.4f")})
-st.metric("gap ratio KL(st‖ts) / KL(s‖t) (Eq. 10)", f"{rows[3]['value']:.3f}")
+st.dataframe(rows, hide_index=True, column_config=columns(
+    ["equation", "quantity", "value"], value=st.column_config.NumberColumn(format="%.4f")))
+st.metric("gap ratio KL(st‖ts) / KL(s‖t) (Eq. 10)", f"{rows[3]['value']:.3f}",
+          help=HELP["gap ratio KL(st‖ts) / KL(s‖t) (Eq. 10)"])
 left, right = st.columns(2)
 left.plotly_chart(present.figure(gaussians_figure(mu_s, sigma_s, mu_t, sigma_t, gamma1),
                                  columns=2), key="gaussians")

@@ -8,6 +8,7 @@ from dalab.data import DomainPair
 from dalab.runs import RunError
 from dalab.ui import claims, present
 from dalab.ui.figures import histogram_figure, kl_per_dimension_figure
+from dalab.ui.glossary import HELP
 from dalab.ui.models import available, encode_test_sets, picker_label
 from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
 from dalab.ui.navigation import ensure_app_navigation
@@ -88,10 +89,12 @@ for col, side in ((c1, "left"), (c2, "right")):
         h = histograms_vs_prior({"source": c_s[:, dim], "target": c_t[:, dim]})
         st.plotly_chart(present.figure(histogram_figure(h), columns=2), key=f"hist-{side}")
         st.write(f"dimension {dim}: KL to N(0,1) source {rep_s['kl'][dim]:.3f}, target "
-                 f"{rep_t['kl'][dim]:.3f}; KS source {rep_s['ks'][dim]:.3f}")
+                 f"{rep_t['kl'][dim]:.3f} (nats); KS source {rep_s['ks'][dim]:.3f} (the "
+                 "largest gap between the codes' and N(0,1)'s cumulative distributions, 0-1)")
         st.plotly_chart(present.figure(kl_per_dimension_figure(rep_s["kl"], rep_t["kl"]),
                                        columns=2, height=300), key=f"kl-{side}")
-        st.metric("mean KL to the prior (source)", f"{float(np.mean(rep_s['kl'])):.3f}")
+        st.metric("mean KL to the prior (source)", f"{float(np.mean(rep_s['kl'])):.3f}",
+                  help=HELP["mean KL to the prior (source)"])
         st.download_button("Download per-dimension statistics (CSV)",
                            "dim,kl_source,kl_target,ks_source,mean_source,std_source\n" + "\n".join(
                                f"{d},{rep_s['kl'][d]:.5f},{rep_t['kl'][d]:.5f},"

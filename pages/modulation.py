@@ -9,6 +9,7 @@ from dalab.data import DomainPair
 from dalab.runs import RunError, load_run
 from dalab.ui import claims, present
 from dalab.ui import figures as F
+from dalab.ui.glossary import HELP
 from dalab.ui.models import picker_label
 from dalab.ui.modulation import (GAMMA1_GRID, GAMMA2_GRID, MODE_LABELS, batch_means,
                                  encode_batch, gap_at, grid_accuracy, grid_gap, modulation_view,
@@ -140,8 +141,9 @@ st.subheader("Source-style images of target digits")
 st.plotly_chart(figs[0], key="images")
 a1, a2 = st.columns(2)
 a1.metric("accuracy on x~_ts = D(γ1 h_t + γ2 ε)", f"{v['acc_gen']:.3f}",
-          help="The paper's test mode (Sec. 3.2.4): classify the generation. Table 6, live.")
-a2.metric("accuracy of C(h_t) (no generation, independent of γ)", f"{v['acc_h']:.3f}")
+          help=HELP["accuracy on x~_ts = D(γ1 h_t + γ2 ε)"])
+a2.metric("accuracy of C(h_t) (no generation, independent of γ)", f"{v['acc_h']:.3f}",
+          help=HELP["accuracy of C(h_t) (no generation, independent of γ)"])
 
 left, right = st.columns(2)
 with left:
@@ -149,7 +151,8 @@ with left:
     st.plotly_chart(figs[1], key="scatter")
     st.metric("distance of the averages, μ_st to μ_ts (all dimensions)",
               f"{v['dist_st_ts']:.3f}", f"{v['dist_st_ts'] - v['dist_s_t']:+.3f} vs μ_s to μ_t",
-              delta_color="inverse")
+              delta_color="inverse",
+              help=HELP["distance of the averages, μ_st to μ_ts (all dimensions)"])
 with right:
     st.subheader("The gap between the domains")
     if not holds:  # said first; the search stops at the first other CDLM model that shows it
@@ -161,8 +164,10 @@ with right:
                 for o in others), "the zoo or your runs (CDLM, same γ1, γ2, mode)"))
     st.markdown(f"**Paper says:** {paper}.  \n**This model shows:** {shown}.")
     st.plotly_chart(figs[2], key="kl")
-    st.metric("measured KL(st‖ts) / KL(s‖t)", f"{v['ratio']:.3f}")
-    st.metric(f"predicted ratio ({v['equation']})", f"{v['predicted_ratio']:.3f}")
+    st.metric("measured KL(st‖ts) / KL(s‖t)", f"{v['ratio']:.3f}",
+              help=HELP["measured KL(st‖ts) / KL(s‖t)"])
+    st.metric(f"predicted ratio ({v['equation']})", f"{v['predicted_ratio']:.3f}",
+              help=HELP["predicted ratio ({equation})"])
 st.caption(f"New numbers and figures in {ms:.0f} ms (server side, {v['n']} images per domain).")
 st.caption(
     "What you are seeing: the top row holds target test images; below them, the source "

@@ -6,6 +6,7 @@ import streamlit as st
 from dalab.sweep import (SCORE_LABELS, SCORE_NAMES, SWEEP_ROOT, configurations, find_sweeps,
                          read_spec, sweep_rows, table_rows)
 from dalab.ui.figures import results_figure, sweep_heatmap_figure
+from dalab.ui.glossary import columns
 from dalab.ui.models import load_results, results_table
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -35,10 +36,11 @@ def benchmark_section() -> None:
     pair = st.selectbox("Pair", pairs)
     same = [r for r in rows if f"{r['source']}->{r['target']}" == pair]
     st.plotly_chart(results_figure(same))
-    st.dataframe(results_table(same), hide_index=True, column_config={
-        "mean": st.column_config.NumberColumn(format="%.4f"),
-        "gap closed": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                      format="%.2f")})
+    table = results_table(same)
+    st.dataframe(table, hide_index=True, column_config=columns(
+        list(table[0]), mean=st.column_config.NumberColumn(format="%.4f"),
+        **{"gap closed": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                         format="%.2f")}))
     st.caption("What you are seeing: the bars are each method's mean over its seeds (the sd as "
                "error bars; one seed has none, shown as - in the table), the dashed lines the "
                "source-only (lower) and target-only (upper, uses target labels) levels of the "
@@ -63,7 +65,9 @@ def sweeps_section() -> None:
     rows = sweep_rows(folder, log=st.warning)
     st.caption(f"{spec['method']} {spec['source']}->{spec['target']}, {spec['steps']} steps, "
                f"{len(rows)} run(s) of {len(configurations(spec['grid'], spec['seeds']))}")
-    st.dataframe(table_rows(rows), hide_index=True)
+    table = table_rows(rows)
+    st.dataframe(table, hide_index=True,
+                 column_config=columns(list(table[0]), grid=True) if table else None)
     if len(spec["grid"]) == 2 and rows:
         score = st.selectbox("Label-free score", SCORE_NAMES, index=1,
                              format_func=SCORE_LABELS.get, key="results.sweep_score")

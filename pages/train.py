@@ -8,6 +8,7 @@ import streamlit as st
 from dalab.data import DataError, list_domains
 from dalab.methods import METHODS, ConfigError
 from dalab.ui import trainer as jobs
+from dalab.ui.glossary import HELP
 from dalab.ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigation
@@ -82,7 +83,8 @@ def live():
     if view["figure"] is not None:
         st.plotly_chart(view["figure"], key="curves")
     if view["accuracy"] is not None:
-        st.metric("target test accuracy", f"{view['accuracy']:.4f}")
+        st.metric("target test accuracy", f"{view['accuracy']:.4f}",
+                  help=HELP["target test accuracy"])
     if snap["state"] in ("finished", "stopped"):
         st.success(f"{snap['message']}. Run saved to `{snap['run_dir']}`.")
     elif snap["state"] == "diverged":
