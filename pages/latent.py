@@ -9,7 +9,8 @@ from dalab.runs import RunError
 from dalab.ui import claims, present
 from dalab.ui.figures import histogram_figure, kl_per_dimension_figure
 from dalab.ui.glossary import HELP
-from dalab.ui.models import available, encode_test_sets, picker_label
+from dalab.ui.models import (available, by_pair, encode_test_sets, no_model_message,
+                             option_label, picker_label)
 from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
 from dalab.ui.navigation import ensure_app_navigation
 
@@ -19,12 +20,12 @@ st.title("Latent vs prior")
 st.write("DFA pulls source features towards a standard Gaussian (its KL term) and aligns the "
          "target through the decoder; a VAE (CDLM) does the same for its codes. Here: how "
          "Gaussian each model's codes are, dimension by dimension, for source and target.")
-models = available(capability="encode")
+models = by_pair(available(capability="encode"))  # only models with codes, grouped by pair
 if not models:
-    st.info("No model with features yet: train one on the Train page, then come back.")
+    st.info(no_model_message(capability="encode", example="cdlm"))
     st.stop()
 labels = [m["label"] for m in models]
-shown = dict(zip(labels, map(picker_label, models))).get  # models at chance say so
+shown = dict(zip(labels, map(option_label, models))).get  # pair, accuracy, selection rule
 c1, c2 = st.columns(2)
 left = c1.selectbox("Model (left)", labels, index=chosen_index(models), format_func=shown)
 right = c2.selectbox("Model (right, e.g. a baseline)", labels, index=min(1, len(labels) - 1),

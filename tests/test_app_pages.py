@@ -75,7 +75,7 @@ def test_modulation_page_without_a_cdlm_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
-    assert not at.exception and "No cdlm model" in at.info[0].value
+    assert not at.exception and "needs a CDLM model (method cdlm)" in at.info[0].value
     assert "Train" in at.info[0].value
     st.cache_data.clear()
 
@@ -143,7 +143,8 @@ def test_a_killed_run_is_listed_as_incomplete_and_breaks_no_page(app_env):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     labels = at.sidebar.selectbox(key="dalab_model_index").options
-    assert any("killed (incomplete, step 0)" in s and "(-)" in s for s in labels), labels
+    assert any("killed (incomplete, step 0)" in s and "target acc -" in s for s in labels), \
+        labels
     for page in ("latent.py", "modulation.py", "kl_gap.py"):
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120).run()
         assert not at.exception, (page, at.exception)

@@ -3,6 +3,7 @@
 Pure functions (no Streamlit): the pages cache what these return."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
         out.append({"label": f"zoo: {e['name']}", "path": str(path),
                     "method": e["method"], "source": e["source"], "target": e["target"],
                     "accuracy": e["accuracy"].get("target_test"), "num_classes": num_classes,
-                    "origin": "zoo", "labels": label_use(e)})
+                    "origin": "zoo", "labels": label_use(e), "selection": selection_rule(e)})
     runs = sorted(Path(runs_dir).glob("**/config.json"), key=lambda p: p.stat().st_mtime,
                   reverse=True) if Path(runs_dir).is_dir() else []
     for cfg in runs:
@@ -51,7 +52,8 @@ def available(runs_dir: str | Path = RUNS_DIR, capability: str | None = None,
                      "source": info["pair"]["source"], "target": info["pair"]["target"],
                      "accuracy": (info.get("accuracy") or {}).get("target_test"),
                      "num_classes": info["num_classes"], "origin": "run", "status": status,
-                     "labels": label_use(info)}
+                     "labels": label_use(info),
+                     "selection": f"your run (seed {info.get('seed', '?')}), not selected"}
         except (RunError, KeyError, TypeError, AttributeError, OSError) as err:
             if problems is not None:
                 problems.append(f"{cfg}: left out ({type(err).__name__}: {err})")
@@ -84,6 +86,100 @@ def picker_label(m: dict) -> str:
 def pair_of(m: dict) -> str:
     """A model's pair as the pickers name it: ``"mnist -> digits"``."""
     return f"{m['source']} -> {m['target']}"
+
+
+_BEST_OF = re.compile(r"best of (\d+) seed\(s\) on (?:the )?(.+?):")
+
+
+def selection_rule(entry: dict) -> str:
+    """How a zoo entry was chosen among its seeds, read from its index note (``zoo build``
+    writes "best of 3 seed(s) on <score>: ..."): ``"best of 3 seeds by held-out target train
+    accuracy (oracle)"``, ``"best of 3 seeds by the label-free IWCV score"``, ``"one seed (0),
+    not selected"``; ``"selection not recorded"`` when the note does not say."""
+    from ..bench import SCORE_LABELS
+    note, seed = str(entry.get("note") or ""), entry.get("seed", "?")
+    m = _BEST_OF.search(note)
+    if m and int(m.group(1)) > 1:
+        how = m.group(2)
+        for name, short in SCORE_LABELS.items():
+            how = how.replace(f"{name} score", f"{short} score")
+        if "held-out target" in how and "oracle" not in how:  # older notes do not say it
+            how += " (oracle)"
+        return f"best of {m.group(1)} seeds by {how}"
+    if m or "not seed-selected" in note:
+        return f"one seed ({seed}), not selected"
+    return "selection not recorded"
+
+
+def labels_phrase(labels: str) -> str:
+    """:func:`dalab.runs.label_use`'s phrase as a picker says it: ``"semi-supervised: uses 10
+    target labels per class"``, ``"supervised upper bound: uses target labels"``, ``""``."""
+    if not labels:
+        return ""
+    if labels == "uses target labels":
+        return f"supervised upper bound: {labels}"
+    return f"semi-supervised: {labels}"
+
+
+def option_label(m: dict) -> str:
+    """A model as every picker lists it, its pair first (the lists are sorted by pair,
+    :func:`by_pair`: Streamlit's selectbox has no groups): ``"mnist -> digits · cdlm · zoo:
+    cdlm_mnist_to_digits · target acc 0.858 · best of 3 seeds by held-out target train accuracy
+    (oracle)"``, then ``" · semi-supervised: uses 10 target labels per class"`` where the model
+    used target labels; a model at chance says so after its name (:func:`picker_label`)."""
+    acc = m.get("accuracy")
+    parts = [pair_of(m), m["method"], picker_label(m),
+             "target acc " + (f"{acc:.3f}" if isinstance(acc, (int, float)) else "-"),
+             m.get("selection") or "selection not recorded"]
+    if labels_phrase(m.get("labels", "")):
+        parts.append(labels_phrase(m["labels"]))
+    return " · ".join(parts)
+
+
+def by_pair(models: list[dict]) -> list[dict]:
+    """``models`` grouped by pair (pairs in alphabetical order), each pair's models in their
+    order (zoo first, then your runs, newest first)."""
+    return sorted(models, key=pair_of)
+
+
+def link_name(m: dict) -> str:
+    """The name a link gives a model (``?model=...``): a zoo entry's name
+    (``cdlm_mnist_to_digits``), a run's folder (``runs/app/cdlm_...``)."""
+    return m["label"].removeprefix("zoo: ") if m.get("origin") == "zoo" else str(m["path"])
+
+
+def find_linked(models: list[dict], name) -> int | None:
+    """Index in ``models`` of the model a link names (:func:`link_name`, or its label or
+    path); ``None`` when none is."""
+    if not isinstance(name, str) or not name:
+        return None
+    for i, m in enumerate(models):
+        if name in (link_name(m), m["label"], str(m["path"])):
+            return i
+    return None
+
+
+def needs(method: str | None = None, capability: str | None = None) -> str:
+    """What a page needs, for its "no model" message: ``"a CDLM model (method cdlm)"``,
+    ``"a model of a method with the encode capability (cdlm, dann, ...)"``."""
+    from ..methods import METHODS
+    if method:
+        return f"a {method.upper() if method in ('cdlm', 'dann') else method} model " \
+               f"(method {method})"
+    having = sorted(n for n, cls in METHODS.items() if capability in cls.capabilities)
+    return (f"a model of a method with the {capability} capability ({', '.join(having)})"
+            if capability else "a trained model")
+
+
+def no_model_message(method: str | None = None, capability: str | None = None,
+                     example: str | None = None) -> str:
+    """The page's message when no model can show it: what it needs and how to train one."""
+    train = example or method or "dann"
+    return (f"No model here can show this page: it needs {needs(method, capability)}. Train "
+            f"one on the **Train** page (method {train}; it is saved under `runs/app/` and "
+            f"appears here), or run `python -m dalab train --method {train} --source mnist "
+            f"--target digits`, or ask for the pretrained zoo (`pretrained/`, "
+            f"`DALAB_ZOO_DIR`).")
 
 
 def default_index(models: list[dict], pair: str | None = None) -> int:

@@ -14,12 +14,10 @@ import torch
 
 from ..runs import RunError, load_run
 from . import present
-from .models import accuracy_text, available, default_index, pair_of, picker_label
+from .models import (available, by_pair, default_index, find_linked, no_model_message,
+                     option_label, pair_of)
 
 ANY = "any pair"
-NO_MODEL_HELP = ("Train one on the **Train** page (it is saved under `runs/app/` and appears "
-                 "here), run `python -m dalab train --method {method} --source mnist --target "
-                 "digits`, or ask for the pretrained zoo (`pretrained/`, `DALAB_ZOO_DIR`).")
 
 
 def devices() -> list[str]:
@@ -67,9 +65,29 @@ def load_model_or_explain(path: str, device: str = "cpu"):
         st.stop()
 
 
+def apply_model_link(models: list[dict]) -> None:
+    """A link's ``?model=NAME`` (``models.link_name``: ``/modulation?model=cdlm_mnist_to_digits``)
+    chooses the sidebar's pair and model, once per link value, before the sidebar's widgets are
+    drawn (so the user can choose another afterwards); an unknown name becomes a link note."""
+    link = st.query_params.get("model")
+    if not link or st.session_state.get("_model_link") == link:
+        return
+    st.session_state["_model_link"] = link
+    i = find_linked(models, link)
+    if i is None:
+        st.session_state.setdefault("_link_notes", []).append(
+            f"link parameter model: no model named {link!r}")
+        return
+    pair = pair_of(models[i])
+    shown = [m for m in models if pair_of(m) == pair]
+    st.session_state["dalab_pair"] = pair
+    st.session_state["dalab_model_index"] = shown.index(models[i])
+
+
 def draw() -> None:
     """The sidebar: pair, model (zoo first, then the user's runs), device, projector mode."""
-    models = models_cached()
+    models = by_pair(models_cached())
+    apply_model_link(models)
     with st.sidebar:
         st.header("Model")
         pairs = sorted({pair_of(m) for m in models})
@@ -78,14 +96,19 @@ def draw() -> None:
                             on_change=st.session_state.pop, args=("dalab_model_index", None))
         shown = [m for m in models if pair == ANY or pair_of(m) == pair]
         if shown:
-            labels = [f"{m['method']} · {picker_label(m)} "
-                      f"({accuracy_text(m['accuracy'], m.get('labels', ''))})" for m in shown]
-            # a new pair opens on its best working model (the callback above forgot the index)
-            i = st.selectbox("Model", range(len(shown)), index=default_index(shown, pair),
-                             format_func=labels.__getitem__, key="dalab_model_index")
+            labels = [option_label(m) for m in shown]
+            # a new pair opens on its best working model (the callback above forgot the
+            # index); a link's model (apply_model_link) set it instead
+            if not 0 <= st.session_state.get("dalab_model_index", -1) < len(shown):
+                st.session_state["dalab_model_index"] = default_index(shown, pair)
+            i = st.selectbox("Model", range(len(shown)), format_func=labels.__getitem__,
+                             key="dalab_model_index",
+                             help="Grouped by pair; each with its target test accuracy (0-1), "
+                                  "how it was chosen among its seeds, and its use of target "
+                                  "labels where it has one.")
             st.session_state["dalab_model"] = shown[min(i, len(shown) - 1)]["path"]
         else:
-            st.caption("No trained model yet. " + NO_MODEL_HELP.format(method="cdlm"))
+            st.caption(no_model_message(example="cdlm"))
             st.session_state["dalab_model"] = None
         st.selectbox("Device", devices(), key="dalab_device")
         present.initial_state()  # a link's ?present=1 turns it on
@@ -103,26 +126,33 @@ def draw() -> None:
 
 def pick_model(method: str | None = None, capability: str | None = None,
                label: str = "Model", key: str | None = None) -> dict | None:
-    """A selectbox of the models a page can show (``method`` and/or ``capability``), defaulting
-    to the sidebar's choice, then to the best working model of the sidebar's pair
-    (:func:`chosen_index`). ``None`` (with an explanation on the page) when there is none."""
-    models = [m for m in models_cached(capability) if method is None or m["method"] == method]
+    """A selectbox of the models a page can show (``method`` and/or ``capability``: only
+    those), grouped by pair (``models.by_pair``, labels ``models.option_label``), defaulting
+    to the sidebar's choice, then to a link's ``?model=``, then to the best working model of
+    the sidebar's pair (:func:`chosen_index`). ``None`` (with a message on the page naming
+    what to train) when there is none."""
+    models = by_pair([m for m in models_cached(capability)
+                      if method is None or m["method"] == method])
     if not models:
-        st.info(f"No {method or capability or ''} model yet. "
-                + NO_MODEL_HELP.format(method=method or "dann"))
+        st.info(no_model_message(method, capability))
         return None
     index = chosen_index(models)
-    labels = [f"{picker_label(m)} ({m['source']} -> {m['target']}, target acc "
-              f"{accuracy_text(m['accuracy'], m.get('labels', ''))})" for m in models]
+    labels = [option_label(m) for m in models]
     i = st.selectbox(label, range(len(models)), index=index, format_func=labels.__getitem__,
-                     key=key)
+                     key=key, help="Only the models this page can show, grouped by pair; "
+                                   "each with its target test accuracy (0-1) and how it was "
+                                   "chosen among its seeds.")
     return models[i]
 
 
 def chosen_index(models: list[dict]) -> int:
-    """Index of the sidebar's model in ``models`` (entries of ``available``), else of the best
+    """Index of the sidebar's model in ``models`` (entries of ``available``), else of the
+    model a link names (``?model=``: a page run without the sidebar), else of the best
     working model of the sidebar's pair (:func:`dalab.ui.models.default_index`)."""
     paths = [m["path"] for m in models]
     chosen = st.session_state.get("dalab_model")
-    return paths.index(chosen) if chosen in paths else default_index(
+    if chosen in paths:
+        return paths.index(chosen)
+    linked = find_linked(models, st.query_params.get("model"))
+    return linked if linked is not None else default_index(
         models, st.session_state.get("dalab_pair", ANY))
