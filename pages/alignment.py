@@ -14,7 +14,9 @@ from dalab.runs import RunError
 from dalab.ui import alignment_view as AV
 from dalab.ui import claims, present
 from dalab.ui.figures import embedding_figure
-from dalab.ui.models import accuracy_text, available, pair_of, picker_label
+from dalab.ui.glossary import HELP, columns
+from dalab.ui.models import (accuracy_text, available, by_pair, no_model_message,
+                             option_label, pair_of, picker_label)
 from dalab.ui.navigation import ensure_app_navigation
 from dalab.ui.sidebar import chosen_index, device, load_model
 from dalab.ui.state import kept, key
@@ -26,15 +28,14 @@ MAPS = {"tsne": "t-SNE", "umap": "UMAP"}
 st.title("Alignment")
 st.write("Each dot is a test image's feature vector, mapped to 2-D. Adaptation should put "
          "target points (crosses) on the source points (circles) *of the same class*.")
-models = available(capability="encode")
+models = by_pair(available(capability="encode"))  # only models with features, by pair
 if not models:
-    st.info("No model with features yet: train one on the Train page (e.g. source_only and "
-            "dann on mnist -> digits), then come back.")
+    st.info(no_model_message(capability="encode", example="dann"))
     st.stop()
 by_label = {m["label"]: m for m in models}
 by_path = {m["path"]: m for m in models}
 labels = list(by_label)
-shown_label = dict(zip(labels, map(picker_label, models))).get  # models at chance say so
+shown_label = dict(zip(labels, map(option_label, models))).get  # pair, accuracy, selection
 
 # -- the controls (above the figures; only "Compute" computes) --------------------------------
 c1, c2 = st.columns(2)
@@ -135,13 +136,16 @@ for col, side in zip(st.columns(2), sides):
             key=f"emb-{side}")
         st.caption(("From the cache" if v["cached"] else "Computed") + f" in {v['seconds']:.1f} s"
                    f" ({MAPS[shown['method']]}, {len(e.points)} points).")
-        st.metric("target accuracy", accuracy_text(m["accuracy"], m.get("labels", "")))
+        st.metric("target accuracy", accuracy_text(m["accuracy"], m.get("labels", "")),
+                  help=HELP["target accuracy"])
         st.metric(f"proxy A-distance, common {s['dims']}-d (0 = aligned, 2 = separable)",
                   f"{s['a_distance']:.3f}",
-                  help=f"On {s['representation']}: every model on the same footing. On this "
+                  help=HELP["proxy A-distance, common {dims}-d (0 = aligned, 2 = separable)"]
+                  + f" On {s['representation']}: every model on the same footing. On this "
                        f"model's own {s['feature_dim']} features: {s['a_distance_native']:.3f}.")
         st.metric(f"MMD², common {s['dims']}-d (RBF, median bandwidth)", f"{s['mmd']:.4f}",
-                  help=f"On {s['representation']}. On this model's own {s['feature_dim']} "
+                  help=HELP["MMD², common {dims}-d (RBF, median bandwidth)"]
+                  + f" On {s['representation']}. On this model's own {s['feature_dim']} "
                        f"features: {s['mmd_native']:.4f}.")
         st.caption(f"On its own {s['feature_dim']} features: A-distance "
                    f"{s['a_distance_native']:.3f}, MMD² {s['mmd_native']:.4f} (not comparable "
@@ -180,7 +184,8 @@ if st.session_state.get(COMPARE) == (sorted(pairs), shown["n"], shown["seed"]):
     best = AV.best_aligned(rows)
     st.markdown(f"Best aligned working model: **{best}**." if best else
                 "No working model here (every one is at chance).")
-    st.dataframe(rows, hide_index=True, key=key(PAGE, "table"))
+    st.dataframe(rows, hide_index=True, key=key(PAGE, "table"),
+                 column_config=columns(list(rows[0])) if rows else None)
     st.caption("Smallest A-distance first; models at chance after every working one, whatever "
                "their A-distance. Raw pixels: " + ", ".join(
                    f"{p} {a:.3f}" for p, a in sorted(raws.items())) + ".")
