@@ -24,6 +24,7 @@ import math
 import os
 import re
 import statistics
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -169,13 +170,16 @@ def run_sweep(method: str, source: str, target: str, grid: dict[str, list[str]],
               seeds: int = 1, steps: int | None = None, out: str | Path | None = None,
               address: str | None = None, num_cpus: int | None = None,
               ema: float | None = None, augment: bool = False,
-              log: Callable[[str], None] = print) -> dict:
+              log: Callable[[str], None] = print,
+              on_result: Callable[[dict], None] | None = None,
+              stop_event: threading.Event | None = None) -> dict:
     """Train every missing run of the sweep (``grid`` from :func:`parse_grid`) as Ray tasks and
     return ``{"out", "spec", "runs": [{"name", "action", ...outcome}]}``; "action" is
     "skipped", "trained" or "resumed", and a failed run has an "error". Ray is started only
     when something is to be trained: locally with ``num_cpus`` (default ``os.cpu_count()``),
     or joined at ``address``. A Ray session already open (``ray.init`` by the caller) is used
-    as it is and left open."""
+    as it is and left open. ``on_result`` is called with each run's outcome as it comes
+    (skipped ones first); ``stop_event`` stops the sweep (:func:`run_tasks`)."""
     from .data import DomainPair
 
     check_grid(method, grid)
@@ -196,6 +200,8 @@ def run_sweep(method: str, source: str, target: str, grid: dict[str, list[str]],
                 f"already there{'' if state == 'finished' else f' ({state})'}"
             log(f"{job['name']}: {why}, skipped")
             outcomes.append({"name": job["name"], "action": "skipped", "status": state})
+            if on_result is not None:
+                on_result(outcomes[-1])
         else:
             jobs.append((job, state))
     if jobs:
@@ -205,18 +211,25 @@ def run_sweep(method: str, source: str, target: str, grid: dict[str, list[str]],
                           target=target, values=job["values"], seed=job["seed"],
                           steps=spec["steps"], ema=spec["ema"], augment=spec["augment"],
                           state=state)}
-            for job, state in jobs], address=address, num_cpus=num_cpus, log=log)
+            for job, state in jobs], address=address, num_cpus=num_cpus, log=log,
+            on_result=on_result, stop_event=stop_event)
     return {"out": out, "spec": spec, "runs": outcomes}
 
 
 def run_tasks(jobs: list[dict], *, address: str | None = None, num_cpus: int | None = None,
-              log: Callable[[str], None] = print) -> list[dict]:
+              log: Callable[[str], None] = print,
+              on_result: Callable[[dict], None] | None = None,
+              stop_event: threading.Event | None = None) -> list[dict]:
     """Run each job (``{"name", "action", "args"}``, ``args`` the keywords of
     :func:`train_one`) as a one-CPU Ray task and return ``[{"name", "action", ...outcome}]`` in
-    the order they finish, logging each as it does. Ray is started locally with ``num_cpus``
-    (default ``os.cpu_count()``) or joined at ``address``, and shut down afterwards; a session
-    the caller opened is used as it is and left open. Shared by :func:`run_sweep` and
-    :func:`dalab.bench.run_bench` (``--ray``)."""
+    the order they finish, logging each as it does (and passing it to ``on_result``). Ray is
+    started locally with ``num_cpus`` (default ``os.cpu_count()``) or joined at ``address``,
+    and shut down afterwards; a session the caller opened is used as it is and left open.
+    Shared by :func:`run_sweep` and :func:`dalab.bench.run_bench` (``--ray``).
+
+    When ``stop_event`` is set, the tasks still pending are cancelled (a task training is
+    killed: its run is left "incomplete" with its last checkpoint, and the next sweep resumes
+    it) and each gets the outcome ``{"action": "stopped", "status": "stopped"}``."""
     ray = import_ray()
     started = not ray.is_initialized()
     if started and address:
@@ -232,9 +245,24 @@ def run_tasks(jobs: list[dict], *, address: str | None = None, num_cpus: int | N
         pending = {task.remote(**job["args"]): job for job in jobs}
         outcomes = []
         while pending:
-            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1,
+                                timeout=None if stop_event is None else 0.5)
+            if not ready:
+                if stop_event.is_set():
+                    for ref, job in pending.items():
+                        ray.cancel(ref, force=True)
+                        outcomes.append({"name": job["name"], "action": "stopped",
+                                         "status": "stopped"})
+                        log(f"{job['name']}: stopped (the next sweep resumes or trains it)")
+                        if on_result is not None:
+                            on_result(outcomes[-1])
+                    break
+                continue
+            (ref,) = ready
             job, got = pending.pop(ref), ray.get(ref)
             outcomes.append({"name": job["name"], "action": job["action"], **got})
+            if on_result is not None:
+                on_result(outcomes[-1])
             tag = f"[{len(outcomes)}/{len(jobs)}] {job['name']}"
             if "error" in got:
                 log(f"{tag}: failed: {got['error']}")
@@ -253,16 +281,17 @@ def run_tasks(jobs: list[dict], *, address: str | None = None, num_cpus: int | N
 SCORE_NAMES = tuple(SCORE_LABELS)   # prediction_entropy, soft_neighborhood, ...
 
 
-def sweep_rows(out: str | Path, log: Callable[[str], None] = print) -> list[dict]:
-    """One row per run of the sweep in ``out`` that exists on disk, in grid order:
-    ``{"name", "values": {key: value}, "seed", "status", "target_test", "held_out",
-    <each label-free score>}`` (scores and accuracies None for a run not finished, or whose
-    scoring failed: logged)."""
+def sweep_rows(out: str | Path, log: Callable[[str], None] = print,
+               names: set[str] | None = None) -> list[dict]:
+    """One row per run of the sweep in ``out`` that exists on disk (only those in ``names``
+    when given), in grid order: ``{"name", "values": {key: value}, "seed", "status",
+    "target_test", "held_out", <each label-free score>}`` (scores and accuracies None for a run
+    not finished, or whose scoring failed: logged)."""
     spec = read_spec(out)
     rows = []
     for job in configurations(spec["grid"], spec["seeds"]):
         run_dir = Path(out) / job["name"]
-        if not (run_dir / CONFIG).is_file():
+        if (names is not None and job["name"] not in names) or not (run_dir / CONFIG).is_file():
             continue
         row = {"name": job["name"], "values": job["values"], "seed": job["seed"],
                "status": _status(run_dir), "target_test": None, "held_out": None,

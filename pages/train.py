@@ -19,6 +19,17 @@ st.write("Train any registered method on a source -> target pair. The trainer ru
          f"{jobs.REFRESH_S:g} s. A run that diverges (NaN or inf loss) stops with a message and "
          "keeps its last good weights. The server trains one run at a time.")
 
+if isinstance(jobs.current_job(), jobs.SweepJob):
+    st.session_state["train.mode"] = "Sweep"  # a sweep is running: show it (after a reload too)
+if st.radio("Train", ["One run", "Sweep"], horizontal=True, key="train.mode",
+            persist_state="session",
+            help="Sweep: one method on one pair over a small grid of config values x seeds, "
+                 "each an ordinary run, in parallel on Ray (as `python -m dalab sweep`)"
+            ) == "Sweep":
+    from dalab.ui import sweep_panel
+    sweep_panel.render([d.name for d in list_domains() if d.origin == "embedded"])
+    st.stop()
+
 def start() -> None:
     """The Start button's callback: it runs on the click even when this tab's form is stale
     (another tab started a job since), so a refusal is always said."""

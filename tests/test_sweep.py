@@ -49,7 +49,7 @@ class FakeRay:
     def remote(self, num_cpus):
         return lambda fn: SimpleNamespace(remote=lambda *a, **kw: partial(fn, *a, **kw))  # a "ref"
 
-    def wait(self, refs, num_returns):
+    def wait(self, refs, num_returns, timeout=None):
         return refs[:num_returns], refs[num_returns:]
 
     def get(self, ref):

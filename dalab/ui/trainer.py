@@ -24,10 +24,49 @@ REFRESH_S = 2.0    # the page's live view refreshes this often (1 s slowed the t
 MAX_POINTS = 400   # per loss line: longer runs are averaged into this many buckets
 
 
-class Trainer:
+class BackgroundJob:
+    """What a run and a sweep share: a daemon thread running ``_run``, ``state`` in
+    :data:`ACTIVE` while it holds the server."""
+    thread_name = "dalab-job"
+    state = "idle"
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("this job was already started")
+        self.state = "running"
+        self._thread = threading.Thread(target=self._run, daemon=True, name=self.thread_name)
+        self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    failure = "The job failed"   # the page's line when ``_work`` raises
+
+    def _work(self) -> tuple[str, str]:
+        """The job itself, in the thread; returns its final ``(state, message)``."""
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        try:
+            state, message = self._work()
+        except Exception as e:  # a line on the page, the traceback in the server log
+            log.exception("%s in the app failed", self.thread_name)
+            state, message = "error", f"{self.failure}: {type(e).__name__}: {e}"
+        with self._lock:
+            self.state, self.message = state, message
+
+
+class Trainer(BackgroundJob):
     """Runs ``fit`` in a daemon thread. States: idle, running, paused, stopping (from
     ``stop()`` until the thread has ended), finished, stopped, diverged, error. ``step()``
     while paused lets exactly one training step through."""
+    thread_name = "dalab-trainer"
 
     def __init__(self, method: str, source: str, target: str, steps: int, *,
                  overrides: list[str] | None = None, seed: int = 0, device: str = "auto",
@@ -50,16 +89,8 @@ class Trainer:
         self._go.set()
         self._single = False
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- control ----------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("this trainer was already started")
-        self.state = "running"
-        self._thread = threading.Thread(target=self._run, daemon=True, name="dalab-trainer")
-        self._thread.start()
-
     def pause(self) -> None:
         with self._lock:
             if self.state == "running":
@@ -86,17 +117,9 @@ class Trainer:
         self._stop.set()
         self._go.set()
 
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
     def describe(self) -> str:
         return (f"`{self.out}` ({self.method} {self.source} -> {self.target}, "
                 f"step {self.step_done} / {self.steps})")
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     # -- reading ----------------------------------------------------------------------
     def snapshot(self) -> dict:
@@ -118,20 +141,16 @@ class Trainer:
             with self._lock:
                 self.history.append(dict(ev.metrics))
 
-    def _run(self) -> None:
-        try:
-            result, run_dir = fit_and_save(self.model, self.pair, self.steps, seed=self.seed,
-                                           out=self.out, device=self.device,
-                                           eval_every=self.eval_every,
-                                           callbacks=[self._callback], stop_event=self._stop)
-            with self._lock:
-                self.result, self.run_dir = result, run_dir
-                self.state, self.message = result.status, result.message
-        except Exception as e:  # a line on the page, the traceback in the server log
-            log.exception("training in the app failed")
-            with self._lock:
-                self.state = "error"
-                self.message = f"Training failed: {type(e).__name__}: {e}"
+    failure = "Training failed"
+
+    def _work(self) -> tuple[str, str]:
+        result, run_dir = fit_and_save(self.model, self.pair, self.steps, seed=self.seed,
+                                       out=self.out, device=self.device,
+                                       eval_every=self.eval_every,
+                                       callbacks=[self._callback], stop_event=self._stop)
+        with self._lock:
+            self.result, self.run_dir = result, run_dir
+        return result.status, result.message
 
 
 # -- what the page shows ------------------------------------------------------------------
@@ -239,26 +258,46 @@ _JOBS_LOCK = threading.Lock()
 _KEEP = 8                       # finished jobs kept findable by run directory
 
 
-def start_job(method: str, source: str, target: str, steps: int, *, out: str | Path,
-              **kwargs) -> Trainer:
-    """Build and start a :class:`Trainer` writing to ``out``, registered under it. Refused
-    (:class:`BusyError`, naming the running run) while another job is active: the server
-    trains one run at a time."""
-    with _JOBS_LOCK:  # held while the trainer is built: two clicks cannot both pass
+def _start(make, out: str | Path):
+    """Build a job with ``make()``, start it and register it under ``out``; refused while
+    another job (a run or a sweep) is active."""
+    with _JOBS_LOCK:  # held while the job is built: two clicks cannot both pass
         busy = next((j for j in _JOBS.values() if j.active), None)
         if busy is not None:
-            raise BusyError(f"A run is already training in this server: {busy.describe()}. "
+            what = "A sweep is" if isinstance(busy, SweepJob) else "A run is already"
+            raise BusyError(f"{what} training in this server: {busy.describe()}. "
                             "Stop it, or wait until it ends, before starting another.")
-        job = Trainer(method, source, target, steps, out=out, **kwargs)
-        threads = trainer_threads(os.cpu_count(), os.environ)
-        if threads is not None:
-            import torch
-            torch.set_num_threads(threads)
+        job = make()
         job.start()
         _JOBS[str(Path(out))] = job
         for key in [k for k, j in _JOBS.items() if not j.active][:-_KEEP]:
             del _JOBS[key]
         return job
+
+
+def start_job(method: str, source: str, target: str, steps: int, *, out: str | Path,
+              **kwargs) -> Trainer:
+    """Build and start a :class:`Trainer` writing to ``out``, registered under it. Refused
+    (:class:`BusyError`, naming the running run) while another job is active: the server
+    trains one run at a time."""
+    def make():
+        job = Trainer(method, source, target, steps, out=out, **kwargs)
+        threads = trainer_threads(os.cpu_count(), os.environ)
+        if threads is not None:
+            import torch
+            torch.set_num_threads(threads)
+        return job
+    return _start(make, out)
+
+
+def start_sweep(method: str, source: str, target: str, grid: dict[str, list[str]], *,
+                seeds: int, steps: int, num_cpus: int | None = None,
+                out: str | Path | None = None) -> "SweepJob":
+    """Start a :class:`SweepJob` (folder: :func:`sweep_folder` unless ``out``), registered
+    like a run: one job per server, found again after a reload."""
+    out = out or sweep_folder(method, source, target, grid, steps)
+    return _start(lambda: SweepJob(method, source, target, grid, seeds=seeds, steps=steps,
+                                   num_cpus=num_cpus, out=out), out)
 
 
 def get_job(out: str | Path | None) -> Trainer | None:
@@ -281,3 +320,147 @@ def forget_jobs(timeout: float = 30.0) -> None:
     for j in jobs:
         j.stop()
         j.join(timeout)
+
+
+# -- a small sweep from the page (dalab sweep's path: Ray tasks, one run each) ---------------
+MAX_SWEEP_RUNS = 9     # the page launches at most this many runs; dalab sweep has no cap
+MAX_SWEEP_KEYS = 2
+
+
+def ray_missing() -> str | None:
+    """None when Ray can be imported, else what to do (the page says it instead of failing)."""
+    import importlib.util
+
+    from ..sweep import INSTALL_HINT
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else (f"Sweeps run on Ray, which is not installed in this "
+                               f"environment: {INSTALL_HINT}, then restart the app.")
+
+
+def sweep_plan(method: str, source: str, target: str, grid_items: list[str], seeds: int,
+               max_runs: int = MAX_SWEEP_RUNS) -> dict[str, list[str]]:
+    """The page's sweep form, checked as ``dalab sweep --grid`` checks it (each item
+    ``KEY=V1,V2,...``; blank items ignored), plus the page's limits: one or two keys, at
+    most ``max_runs`` runs (values x seeds). Returns the grid; raises
+    :class:`dalab.sweep.SweepError`, ``ConfigError`` (an unknown key or bad value, listing
+    the valid ones) or ``DataError`` (an unknown domain) with the message to show."""
+    import math
+
+    from ..data import DomainPair
+    from ..sweep import SweepError, check_grid, parse_grid
+
+    items = [i.strip() for i in grid_items if i and i.strip()]
+    if not items:
+        raise SweepError("Give at least one config key and its values, e.g. lr=0.005,0.01 "
+                         "(`dalab methods -v` lists each method's keys).")
+    if len(items) > MAX_SWEEP_KEYS:
+        raise SweepError(f"At most {MAX_SWEEP_KEYS} keys from the page; `dalab sweep` takes "
+                         "more.")
+    grid = parse_grid(items)
+    n = math.prod(len(v) for v in grid.values()) * seeds
+    if n > max_runs:
+        sizes = " x ".join(str(len(v)) for v in grid.values())
+        raise SweepError(f"{sizes} values x {seeds} seed(s) = {n} runs: the page launches at "
+                         f"most {max_runs}; use fewer values, or `dalab sweep` for a larger "
+                         "grid.")
+    check_grid(method, grid)
+    DomainPair(source, target)
+    return grid
+
+
+def sweep_folder(method: str, source: str, target: str, grid: dict, steps: int) -> Path:
+    """``runs/sweep/<method>_<src>_to_<tgt>_<key,key>_<steps>steps`` (listed by the Results
+    page, like every folder under ``dalab.sweep.SWEEP_ROOT``): the same form again
+    resumes (and may add values or seeds to) the same sweep; other keys or steps get their
+    own folder instead of the refusal ``dalab sweep`` gives."""
+    from ..sweep import sweep_dir
+    return sweep_dir(method, source, f"{target}_{','.join(grid)}_{steps}steps")
+
+
+def sweep_cpus(cpu_count: int | None) -> int:
+    """Ray CPUs for a sweep from the page: all cores but one (the server and the browser keep
+    one, as for a single run), at least one."""
+    return max(1, (cpu_count or 1) - 1)
+
+
+class SweepJob(BackgroundJob):
+    """:func:`dalab.sweep.run_sweep` in a daemon thread (its runs are Ray tasks, as for
+    ``dalab sweep``). States: running, stopping, finished, stopped, error. ``done`` holds each
+    run's outcome as Ray reports it (skipped runs first), so the page lists runs as they
+    finish."""
+    thread_name = "dalab-sweep"
+
+    def __init__(self, method: str, source: str, target: str, grid: dict[str, list[str]], *,
+                 seeds: int, steps: int, out: str | Path, num_cpus: int | None = None):
+        from ..sweep import configurations
+        self.method, self.source, self.target, self.grid = method, source, target, grid
+        self.seeds, self.steps, self.out, self.num_cpus = seeds, steps, Path(out), num_cpus
+        self.total = len(configurations(grid, seeds))
+        self.message = ""
+        self.done: list[dict] = []
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.state == "running":
+                self.state = "stopping"
+        self._stop.set()
+
+    def describe(self) -> str:
+        keys = ", ".join(f"{k} in {{{', '.join(v)}}}" for k, v in self.grid.items())
+        return (f"`{self.out}` (sweep: {self.method} {self.source} -> {self.target}, {keys}, "
+                f"{self.seeds} seed(s), {self.steps} steps; {len(self.done)} / {self.total} "
+                "runs done)")
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {"state": self.state, "message": self.message, "done": list(self.done),
+                    "total": self.total, "lines": list(self.lines[-20:]), "out": self.out}
+
+    def _log(self, line: str) -> None:
+        with self._lock:
+            self.lines.append(line)
+
+    def _result(self, outcome: dict) -> None:
+        with self._lock:
+            self.done.append(outcome)
+
+    failure = "The sweep failed"
+
+    def _work(self) -> tuple[str, str]:
+        from ..sweep import run_sweep
+        got = run_sweep(self.method, self.source, self.target, self.grid, seeds=self.seeds,
+                        steps=self.steps, out=self.out, num_cpus=self.num_cpus, log=self._log,
+                        on_result=self._result, stop_event=self._stop)
+        failed = [r["name"] for r in got["runs"] if "error" in r]
+        return ("stopped" if self._stop.is_set() else "finished",
+                f"{len(failed)} run(s) failed: {', '.join(failed)}" if failed else "")
+
+
+def sweep_status(snap: dict) -> str:
+    state = "stopping..." if snap["state"] == "stopping" else snap["state"]
+    return f"{state}: {len(snap['done'])} / {snap['total']} runs done"
+
+
+def sweep_view(job: SweepJob, view_state: dict) -> dict:
+    """One refresh of the page's sweep view: ``{"snapshot", "status", "progress", "rows",
+    "warnings"}``; ``rows`` are the Results page's sweep table rows
+    (:func:`dalab.sweep.table_rows` of :func:`dalab.sweep.sweep_rows`) of the runs reported
+    so far (their scores were computed in the Ray task), rebuilt only when another run has
+    been reported."""
+    from ..sweep import sweep_rows, table_rows
+    snap = job.snapshot()
+    version = (str(job.out), len(snap["done"]))
+    if view_state.get("version") != version:
+        warnings: list[str] = []
+        names = {d["name"] for d in snap["done"]}
+        rows = sweep_rows(job.out, log=warnings.append, names=names) if names else []
+        view_state.update(version=version, rows=table_rows(rows), warnings=warnings)
+    return {"snapshot": snap, "status": sweep_status(snap),
+            "progress": min(1.0, len(snap["done"]) / max(1, snap["total"])),
+            "rows": view_state["rows"], "warnings": view_state["warnings"]}
