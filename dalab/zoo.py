@@ -270,7 +270,7 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
         label, fn, higher = select or ("held-out target train accuracy (oracle)", None, True)
         best, scores = select_best(run_dirs, fn, higher)
         note = (f"best of {len(run_dirs)} seed(s) on {label}: "
-                + ", ".join(f"{d.name} {s:.4f}" for d, s in zip(run_dirs, scores)))
+                + ", ".join(f"{d.name} {s:.6g}" for d, s in zip(run_dirs, scores)))
         e = add_run(best, name, root=root, note=note)
         log(f"{name}: {best.name} ({label} {scores[run_dirs.index(best)]:.4f}), target test "
             f"{e['accuracy']['target_test']:.4f}, {e['bytes'] / 2**20:.2f} MiB")
