@@ -4,16 +4,16 @@ import time
 
 import streamlit as st
 
-from dalab.analysis.kl import gap_ratio
 from dalab.data import DomainPair
 from dalab.runs import RunError, load_run
 from dalab.ui import claims, present
 from dalab.ui import figures as F
 from dalab.ui.glossary import HELP
 from dalab.ui.models import picker_label
-from dalab.ui.modulation import (GAMMA1_GRID, GAMMA2_GRID, MODE_LABELS, batch_means,
-                                 encode_batch, gap_at, grid_accuracy, grid_gap, modulation_view,
-                                 page_batch, trained_gammas, view_csv)
+from dalab.ui.modulation import (GAMMA1_GRID, GAMMA2_GRID, MODE_LABELS, TEST_MODE_NOTE,
+                                 batch_means, encode_batch, gap_at, grid_accuracy, grid_gap,
+                                 mode_equations, modulation_view, page_batch, trained_gammas,
+                                 view_csv)
 from dalab.ui.sidebar import device, load_model, load_model_or_explain, models_cached, pick_model
 from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
@@ -25,8 +25,7 @@ st.write("CDLM draws each domain's latent code with the *other* domain's deep fe
          "h instead of pure noise (Eq. 1-2): z_st = μ_s + σ_s (γ1 h_t + γ2 ε). Move γ1, γ2 "
          "and the mode and watch the codes, the gap between the domains and the images the "
          "source decoder makes of target digits.")
-st.latex(r"z_{st}=\mu_s+\sigma_s\odot(\gamma_1 h_t+\gamma_2\epsilon)\quad(1)\qquad "
-         r"D_{KL}(st\|ts)=\Big(\frac{1-\gamma_1}{\gamma_1}\Big)^2D_{KL}(s\|t)\quad(10)")
+equation = st.empty()  # the selected mode's equations, drawn once the mode is known
 m = pick_model(method="cdlm", label="CDLM model")
 if m is None:
     st.stop()
@@ -123,6 +122,7 @@ else:
                     for k, v in (("dim_x", 0), ("dim_y", min(1, d - 1))))
     n = st.session_state.get(key(PAGE, "n"), 128)
 to_query(["gamma1", "gamma2", "mode", "dim_x", "dim_y"], page=PAGE)
+equation.latex(mode_equations(mode, gamma1)["latex"])
 st.caption(f"Trained with mode={cfg['mode']}, γ1={cfg['gamma1']}, γ2={cfg['gamma2']}; "
            f"{m['source']} -> {m['target']}, latent size {d}.")
 
@@ -139,6 +139,7 @@ paper, shown, holds = claims.modulation_claim(v["ratio"], v["predicted_ratio"], 
 
 st.subheader("Source-style images of target digits")
 st.plotly_chart(figs[0], key="images")
+st.caption(TEST_MODE_NOTE)
 a1, a2 = st.columns(2)
 a1.metric("accuracy on x~_ts = D(γ1 h_t + γ2 ε)", f"{v['acc_gen']:.3f}",
           help=HELP["accuracy on x~_ts = D(γ1 h_t + γ2 ε)"])
@@ -173,14 +174,13 @@ st.caption(
     "What you are seeing: the top row holds target test images; below them, the source "
     "decoder's renderings of the same digits: x~_ts from γ1 h_t + γ2 ε (what the classifier "
     "sees at test time) and x^_ts from the modulated code z_ts. The scatter shows each "
-    "image's means μ_s, μ_t (rings) and transfer means μ_st = μ_s + γ1 σ_s h_t, μ_ts (crosses, "
-    "the codes at ε = 0), the diamonds their averages: Fig. 4 draws the transfer means pushed "
-    "closer together than μ_s and μ_t. The bars (a log scale: the values span decades) fit a "
-    "diagonal Gaussian to each set of sampled codes and compare KL(s‖t) "
-    "(z = μ + σε) with KL(st‖ts); Eq. 10 predicts the ratio "
-    f"((1-γ1)/γ1)² = {gap_ratio(gamma1):.3f} under its assumptions (σ_s ≈ 1, γ1 ≫ γ2, h "
-    "Gaussian). A trained model's h is a sigmoid output, so the measured ratio can differ: "
-    "that difference is the lesson. PM1 (Eq. 12) and PM2 (Eq. 15) ignore γ1 and γ2.")
+    "image's means μ_s, μ_t (rings) and transfer means μ_st, μ_ts (crosses, the codes at "
+    "ε = 0); its right panel zooms on their averages (open diamonds: μ_s, μ_t; filled crosses: "
+    "μ_st, μ_ts; an arrow from each mean to its transfer mean): Fig. 4 draws the transfer "
+    "means pushed closer together than μ_s and μ_t. The bars (a log scale: the values span "
+    "decades) fit a diagonal Gaussian to each set of sampled codes and compare KL(s‖t) "
+    "(z = μ + σε) with KL(st‖ts). "
+    + mode_equations(mode, gamma1, v["predicted_ratio"])["caption"])
 c1, c2 = st.columns(2)
 c1.download_button("Download the numbers (CSV)", view_csv(v, gamma1, gamma2, mode),
                    file_name="modulation.csv", mime="text/csv")

@@ -15,6 +15,20 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(scope="module")
+def cdlm_enc():
+    """An untrained CDLM (latent size 8, 3 classes) and its ``encode_batch`` of 40 random
+    source and 40 target images: the Modulation page's numbers without a trained model."""
+    from dalab.methods import get_method
+    from dalab.ui.modulation import encode_batch
+    torch.manual_seed(0)
+    model = get_method("cdlm")(get_method("cdlm").Config(latent_dim=8), input_shape=(1, 28, 28),
+                               num_classes=3).eval()
+    rng = np.random.default_rng(0)
+    x_s, x_t = rng.random((40, 1, 28, 28), np.float32), rng.random((40, 1, 28, 28), np.float32)
+    return model, encode_batch(model, x_s, x_t, np.arange(40) % 3)
+
+
 @pytest.fixture
 def npz_domain(tmp_path):
     """Write a small labelled image domain as npz:PATH; returns a factory."""

@@ -10,16 +10,6 @@ from dalab.ui.bridge_view import (ROW_NAMES, domain_classifier_paths, interpolat
 from dalab.ui.modulation import encode_batch, modulation_view, predicted_gap, view_csv
 
 
-@pytest.fixture(scope="module")
-def cdlm_enc():
-    torch.manual_seed(0)
-    model = get_method("cdlm")(get_method("cdlm").Config(latent_dim=8), input_shape=(1, 28, 28),
-                               num_classes=3).eval()
-    rng = np.random.default_rng(0)
-    x_s, x_t = rng.random((40, 1, 28, 28), np.float32), rng.random((40, 1, 28, 28), np.float32)
-    return model, encode_batch(model, x_s, x_t, np.arange(40) % 3)
-
-
 def test_modulation_view_shapes_and_determinism(cdlm_enc):
     model, enc = cdlm_enc
     v = modulation_view(model, enc, 1.0, 0.1, "full", seed=3, dims=(2, 5), n_show=4)

@@ -295,26 +295,60 @@ MODULATION_STYLE = {"mu_s": ("μ_s", SOURCE_COLOUR, "circle-open"),
                     "mu_ts": ("μ_ts (Eq. 2 at ε = 0)", "#ff7f0e", "x")}
 
 
+AVERAGE_LABEL_POSITION = {"mu_s": "top left", "mu_t": "top right", "mu_st": "bottom left",
+                          "mu_ts": "bottom right"}  # four corners: labels never sit on each other
+
+
 def modulation_scatter_figure(points: dict[str, np.ndarray], dims: tuple[int, int] = (0, 1)
                               ) -> go.Figure:
-    """CDLM Fig. 4: the means ``mu_s, mu_t`` and the transfer means ``mu_st, mu_ts`` of a batch
-    in two latent dimensions (``points``: name -> ``(N, 2)``), each set's average as a large
-    diamond (one trace per set, then one per average)."""
-    fig = go.Figure()
+    """CDLM Fig. 4 in two panels: left, the means ``mu_s, mu_t`` and the transfer means
+    ``mu_st, mu_ts`` of a batch in two latent dimensions (``points``: name -> ``(N, 2)``, one
+    trace per set); right, zoomed on the four batch averages (one trace per average, in the
+    legend as "average ..."): the means as large open diamonds, the transfer means as smaller
+    filled crosses (so a transfer mean on top of its mean, as in PM1/PM2 where ``mu_st = mu_s``,
+    still shows both), each labelled in its own corner, with an arrow from each mean to its
+    transfer mean (Fig. 4's "pushed closer")."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.1,
+                        subplot_titles=("each image", "the averages (zoomed)"))
     for key, pts in points.items():
         name, colour, symbol = MODULATION_STYLE.get(key, (key, None, "circle"))
         fig.add_trace(go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="markers", name=name,
-                                   marker=dict(color=colour, symbol=symbol, size=6,
-                                               opacity=0.6)))
-    for key, pts in points.items():
+                                   legendgroup=key, marker=dict(color=colour, symbol=symbol,
+                                                                size=6, opacity=0.6)),
+                      row=1, col=1)
+    centres = {key: pts.mean(0) for key, pts in points.items()}
+    for key, c in centres.items():
         name, colour, _ = MODULATION_STYLE.get(key, (key, None, "circle"))
-        c = pts.mean(0)
-        fig.add_trace(go.Scatter(x=[c[0]], y=[c[1]], mode="markers", name=f"average {name}",
-                                 showlegend=False, legendgroup="averages", marker=dict(color=colour, symbol="diamond",
-                                                               size=16, line=dict(width=2,
-                                                                                  color="black"))))
-    fig.update_layout(xaxis_title=f"dimension {dims[0]}", yaxis_title=f"dimension {dims[1]}",
-                      height=420, margin=dict(l=10, r=10, t=30, b=10), showlegend=True)
+        transfer = key in ("mu_st", "mu_ts")
+        marker = (dict(color=colour, symbol="x", size=13, line=dict(width=1, color="black"))
+                  if transfer else
+                  dict(color="rgba(0,0,0,0)", symbol="diamond-open", size=24,
+                       line=dict(width=3, color=colour)))
+        fig.add_trace(go.Scatter(x=[c[0]], y=[c[1]], mode="markers+text",
+                                 name=f"average {name.split(' ')[0]}", legendgroup="averages",
+                                 text=[name.split(" ")[0]],
+                                 textposition=AVERAGE_LABEL_POSITION.get(key, "top center"),
+                                 textfont=dict(color=colour), marker=marker),
+                      row=1, col=2)
+    for start, end in (("mu_s", "mu_st"), ("mu_t", "mu_ts")):
+        if start in centres and end in centres:
+            (x0, y0), (x1, y1) = centres[start], centres[end]
+            fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x2", yref="y2", axref="x2",
+                               ayref="y2", showarrow=True, arrowhead=2, arrowwidth=1.5,
+                               arrowcolor=MODULATION_STYLE[end][1], text="")
+    if centres:
+        c = np.array(list(centres.values()), np.float64)
+        lo, hi = c.min(0), c.max(0)
+        pad = max(float((hi - lo).max()) * 0.35, 1e-3 * (1.0 + float(np.abs(c).max())))
+        fig.update_xaxes(range=[lo[0] - pad, hi[0] + pad], row=1, col=2)
+        fig.update_yaxes(range=[lo[1] - pad, hi[1] + pad], row=1, col=2)
+    for col in (1, 2):
+        fig.update_xaxes(title_text=f"dimension {dims[0]}", row=1, col=col)
+        fig.update_yaxes(title_text=f"dimension {dims[1]}", row=1, col=col)
+    fig.update_layout(height=440, margin=dict(l=10, r=10, t=40, b=10), showlegend=True,
+                      legend=dict(orientation="h", y=-0.2))
     return fig
 
 

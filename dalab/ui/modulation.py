@@ -54,6 +54,54 @@ def encode_batch(model, x_s: np.ndarray, x_t: np.ndarray, y_t: np.ndarray,
     return out
 
 
+# Why the x~_ts row stays put when the mode changes (dalab.methods.cdlm: CDLM._gen_code,
+# CDLM.predict): the test mode renders D(gamma1 h_t + gamma2 eps) from the target's own deep
+# features h_t; the mode only chooses how z_st, z_ts are drawn (``modulate``: Eq. 1-2, 11, 15).
+TEST_MODE_NOTE = ("x~_ts = D(γ1 h_t + γ2 ε) does not change with the mode: the test mode "
+                  "(Sec. 3.2.4) decodes the target's own deep features h_t, and the mode only "
+                  "decides how the transfer codes z_st, z_ts are drawn (Eq. 1-2, 11 or 15), "
+                  "so γ1 and γ2 move this row and its accuracy, the mode moves x^_ts = D(z_ts) "
+                  "and the gap.")
+
+# The modulation each mode uses and the paper's statement about its gap (CDLM Sec. 3.2.2-3.2.3)
+MODE_EQUATIONS = {
+    "full": (r"z_{st}=\mu_s+\sigma_s\odot(\gamma_1 h_t+\gamma_2\epsilon)\quad(1)\qquad "
+             r"D_{KL}(st\|ts)=\Big(\frac{1-\gamma_1}{\gamma_1}\Big)^2D_{KL}(s\|t)\quad(10)"),
+    "pm1": (r"\ddot z_{st}=\mu_s+\tfrac12(\sigma_s+\sigma_t)\odot\epsilon\quad(11)\qquad "
+            r"D_{KL}(st\|ts)=\tfrac12\sum_i 4\Big(\frac{\mu_s^i-\mu_t^i}"
+            r"{\sigma_s^i+\sigma_t^i}\Big)^2\quad(12)"),
+    "pm2": (r"\ddot z_{st}=\mu_s+\sigma_t\odot\epsilon,\ \ "
+            r"\ddot z_{ts}=\mu_t+\sigma_s\odot\epsilon\quad(15)"),
+    "none": (r"z_{st}=\mu_s+\sigma_s\odot\epsilon\qquad "
+             r"D_{KL}(st\|ts)=D_{KL}(s\|t)\quad\text{(plain VAE)}"),
+}
+
+
+def mode_equations(mode: str, gamma1: float, predicted_ratio: float | None = None) -> dict:
+    """The Modulation page's equation (``latex``) and the caption's sentence on the prediction
+    (``caption``) for ``mode``: Eq. 1 and 10 in full mode only, Eq. 11-12 (PM1), Eq. 15 (PM2),
+    a plain VAE's unchanged gap (none). ``predicted_ratio`` (the page's, from the fitted
+    moments) is quoted where the prediction depends on the model, not on gamma1 alone."""
+    if mode not in MODES:
+        raise ValueError(f"unknown modulation mode {mode!r}; valid: {', '.join(MODES)}")
+    r = "" if predicted_ratio is None else f" = {predicted_ratio:.3f} × KL(s‖t) here"
+    caption = {
+        "full": f"Eq. 10 predicts the ratio ((1-γ1)/γ1)² = {K.gap_ratio(gamma1):.3f} under its "
+                "assumptions (σ_s ≈ 1, γ1 ≫ γ2, h Gaussian). A trained model's h is a sigmoid "
+                "output, so the measured ratio can differ: that difference is the lesson.",
+        "pm1": "PM1 (Eq. 11) mixes the two domains' σ and ignores γ1, γ2 and h; Eq. 12 "
+               f"predicts KL(st‖ts) = ½ Σ 4 ((μ_s - μ_t)/(σ_s + σ_t))²{r}, no larger than "
+               "KL(s‖t) + KL(t‖s) (Eq. 14).",
+        "pm2": "PM2 (Eq. 15) swaps the two domains' σ and ignores γ1, γ2 and h; the paper says "
+               f"it preserves the gap: KL(N(μ_s, σ_t) ‖ N(μ_t, σ_s)){r} (equal to KL(s‖t) "
+               "when σ_s = σ_t).",
+        "none": "Mode none is a plain VAE (z = μ + σ ε): nothing is modulated, so KL(st‖ts) is "
+                "KL(s‖t) itself (ratio 1) and γ1, γ2 do not enter; the check for the other "
+                "modes.",
+    }[mode]
+    return {"latex": MODE_EQUATIONS[mode], "caption": caption}
+
+
 def trained_gammas(config: dict) -> dict:
     """``{"gamma1", "gamma2"}`` of a CDLM run's config (floats): where the Modulation page's
     sliders start and where "reset to trained" puts them back."""
