@@ -87,6 +87,10 @@ COLUMNS: dict[str, str] = {
     "equation": "The equation of the CDLM paper (Hou et al.) that gives the row.",
     "quantity": "What the row computes, for the one latent dimension set above.",
     "value": "KL rows in nats; the Eq. 10 row is a ratio (no unit).",
+    # KL-gap calculator: a trained model's measured values
+    "symbol": "A symbol of the calculator (and two it has no input for: γ2, h).",
+    "measured": "Its value measured on the chosen CDLM model, in latent units (γ: no unit).",
+    "what": "How it was measured.",
     # Results: benchmark
     "method": "The method, with its use of target labels where it has one.",
     "mean": f"Mean target test accuracy over the seeds, {ACCURACY}.",
