@@ -59,7 +59,8 @@ if st.toggle("Link the symbols to a trained CDLM model (the Modulation page's me
         dim = int(st.number_input(
             f"Latent dimension (0-{d - 1})", 0, d - 1, step=1, **kept(PAGE, "dim"),
             help="The calculator is one dimension; it opens on the one with the largest "
-                 "KL(s‖t). Summed over all dimensions, Eq. 7 is the Modulation page's KL(s‖t)."))
+                 "KL(s‖t) (Eq. 7 on the codes' moments; the Modulation page fits one draw "
+                 "of sampled codes, which comes out larger)."))
         values, notes = KL.measured_values(dims, dim, trained["gamma1"], RANGES)
         link = KL.modulation_link(lm, dim)
         st.button(f"Use the measured values of {picker_label(lm)} (dimension {dim})",

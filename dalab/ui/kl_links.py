@@ -8,7 +8,9 @@ The calculator is one latent dimension. For dimension ``k`` of a batch encoded b
 codes ``z_s = mu_s(x) + sigma_s(x) eps`` over the batch: mean ``mean_x mu_s(x)``, variance
 ``mean_x sigma_s(x)^2 + var_x mu_s(x)`` (the moments the Modulation page fits to its sampled
 codes for KL(s||t), without the sampling noise); the same for the target. Summed over the
-dimensions, the calculator's Eq. 7 is the Modulation page's KL(s||t).
+dimensions, Eq. 7 on these moments is the noise-free counterpart of the Modulation page's
+KL(s||t), which fits one draw of codes for 128 images and so comes out larger (on the shipped
+cdlm_mnist_to_digits: 0.80 here vs 1.83 there).
 """
 from __future__ import annotations
 
