@@ -90,7 +90,7 @@ COLUMNS: dict[str, str] = {
     # KL-gap calculator: a trained model's measured values
     "symbol": "A symbol of the calculator (and two it has no input for: γ2, h).",
     "measured": "Its value measured on the chosen CDLM model, in latent units (γ: no unit).",
-    "what": "How it was measured.",
+    "what": "How the value was measured on the model, or what it is.",
     # Results: benchmark
     "method": "The method, with its use of target labels where it has one.",
     "mean": f"Mean target test accuracy over the seeds, {ACCURACY}.",
