@@ -13,7 +13,7 @@ ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigati
 MAX_PER_SIDE = 1000  # A-distance subsample: seconds, not minutes
 
 
-@st.cache_data(show_spinner="Loading domain...")
+@st.cache_data(max_entries=16, show_spinner="Loading domain...")  # 13 embedded domains
 def domain_view(name: str):
     d = load_domain(name)
     img = image_grid(d.train.x, d.train.y, d.classes) if d.kind == "image" else \
@@ -22,7 +22,7 @@ def domain_view(name: str):
     return d.description, d.kind, d.input_shape, len(d.train), len(d.test), img, counts
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def comparable(name: str) -> list[str]:
     """Embedded domains a pair can be made with: same kind, same classes (the 2-D toys
     include one-class clouds, which pair only with each other)."""
@@ -36,7 +36,8 @@ def comparable(name: str) -> list[str]:
     return out
 
 
-@st.cache_data(show_spinner="Training a linear domain classifier on raw pixels...")
+@st.cache_data(max_entries=32,
+               show_spinner="Training a linear domain classifier on raw pixels...")
 def raw_a_distance(source: str, target: str) -> float:
     pair = DomainPair(source, target)
     x_s = pair.x_s_train[:MAX_PER_SIDE].reshape(min(MAX_PER_SIDE, len(pair.x_s_train)), -1)

@@ -77,8 +77,8 @@ def test_the_form_is_checked_like_dalab_sweep_and_capped():
                                                              "lambda_w": ["0.3", "1"]}
     for items, seeds, error, says in (
             (["", ""], 1, SweepError, "at least one config key"),
-            (["lr=0.1,0.2,0.3", "lambda_w=1,2,3,4"], 1, SweepError, "4 values x 1 seed(s) = 12 "
-                                                                   "runs: the page launches at most 9"),
+            (["lr=0.1,0.2,0.3", "lambda_w=1,2,3,4"], 1, SweepError,
+             "3 x 4 values x 1 seed(s) = 12 runs: the page launches at most 9"),
             (["lr=0.1,0.2"], 5, SweepError, "= 10 runs"),
             (["lr"], 1, SweepError, "expected KEY=V1,V2"),
             (["lr=0.1,0.1"], 1, SweepError, "repeated"),

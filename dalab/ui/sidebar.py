@@ -29,13 +29,13 @@ def devices() -> list[str]:
     return out
 
 
-@st.cache_data(ttl=10, show_spinner=False)
+@st.cache_data(ttl=10, max_entries=8, show_spinner=False)  # one per capability
 def models_cached(capability: str | None = None) -> list[dict]:
     """``models.available`` re-read at most every 10 s (a finished training shows up then)."""
     return available(capability=capability)
 
 
-@st.cache_data(ttl=10, show_spinner=False)
+@st.cache_data(ttl=10, max_entries=1, show_spinner=False)
 def model_problems() -> list[str]:
     """The zoo entries and runs left out of the lists, one line each (re-read every 10 s)."""
     problems: list[str] = []

@@ -44,10 +44,13 @@ def _form(domains: list[str]) -> None:
         c1, c2, c3 = st.columns(3)
         c1.selectbox("Method", list(METHODS), index=list(METHODS).index("dann"),
                      key=K + "method", persist_state="session")
-        c2.selectbox("Source", domains, index=domains.index("mnist"), key=K + "source", persist_state="session")
-        c3.selectbox("Target", domains, index=domains.index("digits"), key=K + "target", persist_state="session")
+        c2.selectbox("Source", domains, index=domains.index("mnist"), key=K + "source",
+                     persist_state="session")
+        c3.selectbox("Target", domains, index=domains.index("digits"), key=K + "target",
+                     persist_state="session")
         k1, k2 = st.columns(2)
-        k1.text_input("Config key and values", "lr=0.005,0.01,0.02", key=K + "key1", persist_state="session",
+        k1.text_input("Config key and values", "lr=0.005,0.01,0.02", key=K + "key1",
+                      persist_state="session",
                       help="KEY=V1,V2,... as `dalab sweep --grid` takes it; `dalab methods -v` "
                            "lists every key and default")
         k2.text_input("Second key (optional)", "", placeholder="lambda_w=0.3,1",
