@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dalab.ui.serve import free_port, streamlit_server, wait_settled  # noqa: E402
+from dalab.ui.serve import free_port, stop_process, streamlit_server, wait_settled  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 # the file name and the URL path of each page (st.navigation names a page after its file)
@@ -77,11 +77,7 @@ def gradio_demo(cwd: Path, log: Path, timeout_s: float = 120.0):
             print(f"gradio demo: {url if ok else f'did not answer, see {log}'}", flush=True)
             yield url if ok else None
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
 
 
 def main(argv=None) -> int:

@@ -65,13 +65,18 @@ def streamlit_server(cwd: str | Path | None = None, env: dict | None = None,
             time.sleep(0.3)
         yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         if log:
             out.close()
+
+
+def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Terminate a server process, killing it when it has not exited after ``grace_s``."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def wait_settled(page, timeout_s: float = 120.0, quiet_s: float = 0.5) -> float:
