@@ -40,11 +40,14 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
               seeds: int = SEEDS, steps: int | None = None, device: str = "auto",
               log: Callable[[str], None] = print, peers: tuple[str, ...] = (),
               ema: float | None = None, augment: bool = False,
-              run_tasks: Callable[..., list[dict]] | None = None) -> list[Path]:
+              run_tasks: Callable[..., list[dict]] | None = None,
+              first_seed: int = 0) -> list[Path]:
     """Train every missing (method, pair, seed) run, then every missing skada peer run
     (``peers``, names from ``SKADA_METHODS``); returns the run directories. ``ema`` and
     ``augment`` are :func:`dalab.train.fit`'s engine options, the same for every method (keep
-    one setting per ``out_dir``: a finished run is not retrained with another).
+    one setting per ``out_dir``: a finished run is not retrained with another). The seeds are
+    ``first_seed .. first_seed + seeds - 1`` (``dalab bench --first-seed``: add seeds to a
+    row whose earlier seeds were trained elsewhere, then ``tools/merge_bench.py --extend``).
 
     With ``run_tasks`` (``dalab bench --ray`` passes :func:`dalab.sweep.run_tasks`, bound to
     its Ray address or CPUs), the runs to train or resume are handed to it in one list, as
@@ -56,7 +59,8 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
     methods = list(METHODS if methods is None else methods)
     for m in methods:
         get_method(m)  # unknown names fail before anything trains
-    jobs = [(m, s, t, k) for (s, t) in pairs for m in methods for k in range(seeds)]
+    jobs = [(m, s, t, k) for (s, t) in pairs for m in methods
+            for k in range(first_seed, first_seed + seeds)]
     done, tasks = [], []
     for i, (m, s, t, k) in enumerate(jobs, 1):
         run_dir = out_dir / run_name(m, s, t, k)
@@ -93,7 +97,7 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
                                  + "; ".join(f"{r['name']}: {r['error']}" for r in failed))
     for (s, t) in pairs:
         for name in peers:
-            for k in range(seeds):
+            for k in range(first_seed, first_seed + seeds):
                 run_dir = out_dir / run_name(f"skada-{name}", s, t, k)
                 if not (run_dir / "peer.json").is_file():
                     r = run_skada(out_dir, name, s, t, k, steps or 3000)
@@ -171,6 +175,47 @@ def summarize(out_dir: str | Path) -> list[dict]:
         row["paper"] = [dict(p) for p in cls.paper_results] if cls else []
         rows.append(row)
     return add_gap_closed(rows)
+
+
+def _pool(n1: int, m1: float, s1: float, n2: int, m2: float, s2: float) -> tuple[float, float]:
+    """Mean and sample sd of two groups joined, from each group's size, mean and sample sd
+    (exact: the same numbers as over the joined values)."""
+    n = n1 + n2
+    mean = (n1 * m1 + n2 * m2) / n
+    if n < 2:
+        return mean, 0.0
+    ss = (n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2 + n1 * n2 / n * (m1 - m2) ** 2
+    return mean, (ss / (n - 1)) ** 0.5
+
+
+def extend_row(old: dict, new: dict) -> dict:
+    """``old``'s table row with ``new``'s seeds added (``dalab bench --first-seed``): the
+    per-seed accuracies joined in seed order, mean and sd (also of the ``target_test_*``
+    extras) pooled exactly, wall time and steps/s averaged per run. Refuses rows of another
+    pair or method, or trained with other steps or engine options (one recipe per row)."""
+    key = ("source", "target", "method")
+    if any(old[k] != new[k] for k in key):
+        raise ValueError(f"cannot join {[old[k] for k in key]} and {[new[k] for k in key]}")
+    for k in ("steps", "engine", "uses_target_labels", "target_labels_per_class"):
+        if old.get(k, ["-"] if k == "engine" else None) != new.get(
+                k, ["-"] if k == "engine" else None):
+            raise ValueError(f"{new['method']} {new['source']}->{new['target']}: the new seeds "
+                             f"differ in {k} ({old.get(k)} vs {new.get(k)}); one recipe per row")
+    n1, n2 = old["seeds"], new["seeds"]
+    row = dict(old)
+    row["target_acc"] = list(old["target_acc"]) + list(new["target_acc"])
+    row["seeds"] = n1 + n2
+    row["mean"], row["sd"] = _mean_sd(row["target_acc"])
+    for k in ("wall_time_s", "steps_per_second"):
+        row[k] = (n1 * old[k] + n2 * new[k]) / (n1 + n2)
+    for k in ("device", "status"):
+        row[k] = sorted(set(old[k]) | set(new[k]))
+    for k in sorted({k for r in (old, new) for k in r if k.startswith("target_test_")}):
+        if k in old and k in new:
+            row[k] = list(_pool(n1, *old[k], n2, *new[k]))
+        else:
+            raise ValueError(f"{new['method']}: {k} is reported by only some of the seeds")
+    return row
 
 
 def engine_options(info: dict) -> str:

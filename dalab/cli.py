@@ -252,6 +252,8 @@ def _bench(args) -> int:
         except ImportError:
             raise ValueError("the peer comparison needs skada: pip install -r "
                              "requirements-bench.txt (or pass --no-peers)") from None
+    if args.first_seed < 0:
+        raise ValueError(f"--first-seed must be 0 or more, not {args.first_seed}")
     if (args.address or args.cpus) and not args.ray:
         raise ValueError("--address and --cpus go with --ray (the benchmark trains one run "
                          "after another without it)")
@@ -268,7 +270,8 @@ def _bench(args) -> int:
     if not args.summarize_only:
         try:
             run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers,
-                      ema=args.ema, augment=args.augment, run_tasks=run_tasks)
+                      ema=args.ema, augment=args.augment, run_tasks=run_tasks,
+                      first_seed=args.first_seed)
         except BenchRunFailed as e:
             raise TrainingFailed(str(e)) from None
     rows = summarize(args.out)
@@ -421,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated SOURCE:TARGET (default mnist:digits,digits:mnist,"
                         "mnist:mnistm)")
     b.add_argument("--seeds", type=_positive_int, default=3)
+    b.add_argument("--first-seed", type=int, default=0,
+                   help="seeds FIRST_SEED .. FIRST_SEED+SEEDS-1 (default 0): more seeds for a "
+                        "row, merged with tools/merge_bench.py --extend")
     b.add_argument("--steps", type=_positive_int, help="default: each method's default_steps")
     b.add_argument("--quick", action="store_true", help="1 seed, 30 steps, first pair only")
     b.add_argument("--out", default="runs/bench", help="where runs are saved (default runs/bench)")

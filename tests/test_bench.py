@@ -86,3 +86,31 @@ def test_bench_engine_options_and_the_selection_table(tmp_path, capsys):
 
 def row_tests(row):
     return [s["target_test"] for s in row["scores"]]
+
+
+def test_first_seed_adds_seeds_that_extend_row_joins_exactly(tmp_path, capsys):
+    """Seeds 0-1 in one folder equal seed 0 joined with seed 1 trained later with
+    --first-seed 1 (tools/merge_bench.py --extend); another recipe is refused."""
+    import pytest
+
+    from dalab.bench import extend_row
+    base = ["bench", "--methods", "source_only", "--pairs", "ellipse-1:ellipse-2",
+            "--steps", "20", "--no-peers", "--docs", "", "--no-selection"]
+    assert main(base + ["--seeds", "2", "--out", str(tmp_path / "both")]) == 0
+    assert main(base + ["--seeds", "1", "--out", str(tmp_path / "a")]) == 0
+    assert main(base + ["--seeds", "1", "--first-seed", "1", "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "b" / "source_only_ellipse-1_to_ellipse-2_seed1").is_dir()
+    assert not (tmp_path / "b" / "source_only_ellipse-1_to_ellipse-2_seed0").exists()
+    (both,), (a,), (b,) = (summarize(tmp_path / d) for d in ("both", "a", "b"))
+    joined = extend_row(a, b)
+    assert joined["seeds"] == 2 and joined["target_acc"] == both["target_acc"]
+    assert abs(joined["mean"] - both["mean"]) < 1e-12 and abs(joined["sd"] - both["sd"]) < 1e-12
+    # extras: values 0.4, 0.6 (mean 0.5, sd 0.1414) joined with 0.8 -> mean 0.6, sd 0.2
+    pooled = extend_row({**a, "seeds": 2, "target_test_raw": [0.5, 2 ** 0.5 / 10]},
+                        {**b, "seeds": 1, "target_test_raw": [0.8, 0.0]})
+    assert abs(pooled["target_test_raw"][0] - 0.6) < 1e-12
+    assert abs(pooled["target_test_raw"][1] - 0.2) < 1e-12
+    with pytest.raises(ValueError, match="engine"):
+        extend_row(a, {**b, "engine": ["EMA 0.99"]})
+    assert main(base + ["--first-seed", "-1", "--out", str(tmp_path / "c")]) == 2
