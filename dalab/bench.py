@@ -196,9 +196,9 @@ def extend_row(old: dict, new: dict) -> dict:
     key = ("source", "target", "method")
     if any(old[k] != new[k] for k in key):
         raise ValueError(f"cannot join {[old[k] for k in key]} and {[new[k] for k in key]}")
+    absent = {"engine": ["-"], "target_labels_per_class": 0}  # rows from before the key
     for k in ("steps", "engine", "uses_target_labels", "target_labels_per_class"):
-        if old.get(k, ["-"] if k == "engine" else None) != new.get(
-                k, ["-"] if k == "engine" else None):
+        if old.get(k, absent.get(k)) != new.get(k, absent.get(k)):
             raise ValueError(f"{new['method']} {new['source']}->{new['target']}: the new seeds "
                              f"differ in {k} ({old.get(k)} vs {new.get(k)}); one recipe per row")
     n1, n2 = old["seeds"], new["seeds"]
