@@ -59,8 +59,8 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
     methods = list(METHODS if methods is None else methods)
     for m in methods:
         get_method(m)  # unknown names fail before anything trains
-    jobs = [(m, s, t, k) for (s, t) in pairs for m in methods
-            for k in range(first_seed, first_seed + seeds)]
+    seed_ids = range(first_seed, first_seed + seeds)
+    jobs = [(m, s, t, k) for (s, t) in pairs for m in methods for k in seed_ids]
     done, tasks = [], []
     for i, (m, s, t, k) in enumerate(jobs, 1):
         run_dir = out_dir / run_name(m, s, t, k)
@@ -97,7 +97,7 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
                                  + "; ".join(f"{r['name']}: {r['error']}" for r in failed))
     for (s, t) in pairs:
         for name in peers:
-            for k in range(first_seed, first_seed + seeds):
+            for k in seed_ids:
                 run_dir = out_dir / run_name(f"skada-{name}", s, t, k)
                 if not (run_dir / "peer.json").is_file():
                     r = run_skada(out_dir, name, s, t, k, steps or 3000)
