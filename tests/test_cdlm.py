@@ -270,3 +270,28 @@ def test_lc_to_phi_lets_the_consistency_loss_reach_the_encoder(mnist_batch):
         for head in (m.E.h, m.E.mu, m.E.log_sigma):
             got = head.weight.grad is not None and bool(head.weight.grad.abs().sum() > 0)
             assert got == reaches, (flag, head)
+
+
+def test_image_classifier_reads_the_target_through_its_source_style_generation(mnist_batch):
+    """``classifier="image"`` (issue 22's reading (a)): a separate LeNet image classifier T,
+    updated with phi, learns on real source images and on x~_s; the readout is T(D(gamma1 h_t))
+    and the softmax layer C on h gets no gradient."""
+    x_s, y_s, x_t = mnist_batch
+    torch.manual_seed(0)
+    m = CDLM(CDLMConfig(latent_dim=16, classifier="image"), input_shape=(1, 28, 28),
+             num_classes=10)
+    m.on_fit_start(10)
+    out = m.train_step(x_s, y_s, x_t, 1)
+    assert "loss_gen" in out and np.isfinite(out["loss_cls"])
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.T.parameters())
+    assert all(p.grad is None or not p.grad.any() for p in m.C.parameters())
+    assert any(p is q for q in m.T.parameters() for p in m.optimizers["phi"].param_groups[0]
+               ["params"])
+    # the generation's CE reaches the decoder and the encoder's h (joint, Sec. 4.2)
+    assert m.E.h.weight.grad.abs().sum() > 0 and m.D.fc.weight.grad.abs().sum() > 0
+    m.eval()
+    with torch.no_grad():
+        assert torch.equal(m.predict(x_t), m.T(m.D(m.config.gamma1 * m.E(x_t)[2])))
+        assert torch.equal(m.extra_predictors()["h"](x_t), m.T(x_t))
+    with pytest.raises((ValueError, ConfigError)):
+        make_config(CDLMConfig, overrides=["classifier=linear"])

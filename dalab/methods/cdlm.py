@@ -40,11 +40,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import domain_adversarial_loss, gaussian_kl  # noqa: F401 (gaussian_kl: Eq. 7)
-from ..nn import LeNetFeatures, dann_annealing, grad_reverse, grl_lambda
+from ..nn import LeNetFeatures, dann_annealing, grad_reverse, grl_lambda, make_classifier
 from .base import Latent, Method
 
 MODES = ("full", "pm1", "pm2", "none")
 CONSISTENCY = ("both", "source", "target", "none")
+CLASSIFIERS = ("h", "image")
 LOG_SIGMA_MIN, LOG_SIGMA_MAX = -6.0, 4.0  # our choice: keeps exp(log sigma) finite early on
 
 
@@ -203,7 +204,16 @@ class CDLMConfig:
     lc_to_phi: bool = False         # L_c (Eq. 20) also reaches the encoder phi through z_st,
                                     # z_ts and h (our reading test, docs/methods-cdlm.md;
                                     # False = Eq. 21-22 as printed: L_c updates theta only)
-    lambda_cls: float = 1.0         # weight of the task classifier's CE on h_s (our choice)
+    classifier: Literal["h", "image"] = "h"  # the joint task classifier theta_T (Sec. 4.2):
+                                    # "h" = a softmax layer C on h (our earlier reading);
+                                    # "image" = a separate LeNet image classifier T on real
+                                    # source images and on the generations x~_s, the target
+                                    # read out as T(D(gamma1 h_t)) (Sec. 3.2.4, "a supervised
+                                    # classifier trained on the source images ... can also be
+                                    # applied"; UNIT's digit classifier is an image classifier;
+                                    # issue 22's reading (a), docs/methods-cdlm.md)
+    lambda_cls: float = 1.0         # weight of the task classifier's CE on the real source
+                                    # images (on h_s for "h", on x_s for "image"; our choice)
     lambda_gen: float = 1.0         # weight of its CE on the generation x~_s = D(gamma1 h_s +
                                     # gamma2 eps), reaching phi and theta ("joint", Sec. 4.2;
                                     # our reading; 0 = classifier on h_s only)
@@ -257,6 +267,8 @@ class CDLM(Method):
             raise ValueError(f"mode={cfg.mode!r}; valid: {', '.join(MODES)}")
         if cfg.consistency not in CONSISTENCY:
             raise ValueError(f"consistency={cfg.consistency!r}; valid: {', '.join(CONSISTENCY)}")
+        if cfg.classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier={cfg.classifier!r}; valid: {', '.join(CLASSIFIERS)}")
         if cfg.gamma1 < 0 or cfg.gamma2 < 0:
             raise ValueError(f"gamma1, gamma2 must be >= 0, got {cfg.gamma1}, {cfg.gamma2}")
         c, d = self.input_shape[0], cfg.latent_dim
@@ -267,6 +279,10 @@ class CDLM(Method):
         # a softmax layer on h: the sigmoid layer of h already is the hidden layer (our
         # choice; an MLP behind the sigmoid barely moves in the first hundreds of steps)
         self.C = nn.Linear(d, self.num_classes)
+        if cfg.classifier == "image":  # theta_T: an image classifier (DANN's LeNet + MLP)
+            self.T = nn.Sequential(LeNetFeatures(c), make_classifier(LeNetFeatures(c)
+                                                                     .out_features,
+                                                                     self.num_classes))
         # running means of h per domain: inference has no partner image to modulate with
         self.register_buffer("h_mean_s", torch.full((d,), 0.5))
         self.register_buffer("h_mean_t", torch.full((d,), 0.5))
@@ -276,6 +292,8 @@ class CDLM(Method):
         (the decoder) by Adam."""
         cfg = self.config
         phi = [*self.E.parameters(), *self.Xi.parameters(), *self.C.parameters()]
+        if cfg.classifier == "image":  # theta_T, learned jointly with phi (Sec. 4.2)
+            phi += list(self.T.parameters())
         return {"phi": torch.optim.SGD(phi, lr=cfg.lr_phi, momentum=cfg.momentum,
                                        weight_decay=cfg.weight_decay),
                 "theta": torch.optim.Adam(self.D.parameters(), lr=cfg.lr_theta)}
@@ -363,10 +381,17 @@ class CDLM(Method):
         loss_adv = domain_adversarial_loss(d[:n_s], d[n_s:])
         # joint task classifier (Sec. 4.2) on h_s and on the re-encoded generation x~_s: the
         # test mode classifies generations (Sec. 3.2.4), so it learns on them too
-        loss_cls = F.cross_entropy(self.C(h_s), y_s)
         loss_gen = loss_rec.new_zeros(())
-        if cfg.lambda_gen > 0:  # reaches theta (through x~_s) and phi (re-encoding, C)
-            loss_gen = F.cross_entropy(self.C(self.E(img["gen_s"])[2]), y_s)
+        if cfg.classifier == "h":
+            loss_cls = F.cross_entropy(self.C(h_s), y_s)
+            if cfg.lambda_gen > 0:  # reaches theta (through x~_s) and phi (re-encoding, C)
+                loss_gen = F.cross_entropy(self.C(self.E(img["gen_s"])[2]), y_s)
+        else:  # theta_T on real source images and on x~_s (reaches theta and phi through h_s)
+            logits_t = self.T(torch.cat([x_s, img["gen_s"]]) if cfg.lambda_gen > 0 else x_s)
+            loss_cls = F.cross_entropy(logits_t[:n_s], y_s)
+            if cfg.lambda_gen > 0:
+                loss_gen = F.cross_entropy(logits_t[n_s:], y_s)
+        if cfg.lambda_gen > 0:
             out["loss_gen"] = loss_gen.item()
 
         # one backward pass = Eq. 21 (phi) + Eq. 22 (theta) + the joint classifier
@@ -442,14 +467,22 @@ class CDLM(Method):
         return self.C(h)
 
     def classify_h(self, x: torch.Tensor) -> torch.Tensor:
-        """The task classifier on the deep representation: ``C(h(x))``, logits ``(B, K)``."""
+        """The softmax layer on the deep representation: ``C(h(x))``, logits ``(B, K)``
+        (trained only with ``classifier="h"``)."""
         return self.C(self.E(x)[2])
 
+    def classify_image(self, x: torch.Tensor) -> torch.Tensor:
+        """The joint task classifier theta_T on images ``(B, C, 28, 28)``: ``T(x)`` with
+        ``classifier="image"``, else ``C(h(x))``; logits ``(B, K)``."""
+        return self.T(x) if self.config.classifier == "image" else self.classify_h(x)
+
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """The paper's test mode (Sec. 3.2.4): ``C(h(x~_ts))`` with ``x~_ts = D(gamma1 h_t)``."""
-        return self.classify_h(self.translate(x, "source", via="h"))
+        """The paper's test mode (Sec. 3.2.4): the task classifier on ``x~_ts = D(gamma1 h_t)``."""
+        return self.classify_image(self.translate(x, "source", via="h"))
 
     def extra_predictors(self) -> dict:
-        """``h``: the classifier on ``h_t`` directly; ``zts``: on ``D(z_ts)`` (Eq. 2)."""
-        return {"h": self.classify_h,
-                "zts": lambda x: self.classify_h(self.translate(x, "source", via="z"))}
+        """``h``: ``C`` on ``h_t`` directly (``classifier="h"``) or ``T`` on the raw target
+        image (``"image"``); ``zts``: the task classifier on ``D(z_ts)`` (Eq. 2)."""
+        direct = self.classify_h if self.config.classifier == "h" else self.T
+        return {"h": direct,
+                "zts": lambda x: self.classify_image(self.translate(x, "source", via="z"))}

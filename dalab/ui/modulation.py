@@ -242,7 +242,7 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     # image on one core), so D(z_ts) is drawn but not classified: the 150 ms budget.
     k = min(n_show, n)
     x_gen = model.decode(torch.cat([_test_mode_codes(c, gamma1, gamma2), z_ts[:k]]))
-    pred = model.classify_h(x_gen[:n]).argmax(1).cpu().numpy()
+    pred = model.classify_image(x_gen[:n]).argmax(1).cpu().numpy()
     acc_gen = float((pred == c["y_t"]).mean())
     x_gen = x_gen.cpu().numpy()
     i, j = dims
@@ -284,7 +284,7 @@ def grid_accuracy(model, enc: dict, gamma1s=GAMMA1_GRID, gamma2s=GAMMA2_GRID, se
     g1s, g2s = _grid(gamma1s, gamma2s)
     c = _codes(enc, seed)
     codes = torch.cat([_test_mode_codes(c, float(g1), float(g2)) for g1 in g1s for g2 in g2s])
-    pred = torch.cat([model.classify_h(model.decode(z)).argmax(1)
+    pred = torch.cat([model.classify_image(model.decode(z)).argmax(1)
                       for z in codes.split(batch_size)]).cpu().numpy()
     hits = pred.reshape(len(g1s), len(g2s), len(c["y_t"])) == np.asarray(c["y_t"])
     return hits.mean(2)
