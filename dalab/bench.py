@@ -14,6 +14,8 @@ A newly registered method joins with no change here.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -26,6 +28,9 @@ from .train import resume, train
 PAIRS = (("mnist", "digits"), ("digits", "mnist"), ("mnist", "mnistm"))
 SEEDS = 3
 QUICK_STEPS = 30
+CAMPAIGN_DIR = "bench"          # the tracked campaign folder (issue 22), relative to the checkout
+RECIPE_FILE = "recipe.json"     # per run: the recipe it was trained by (dalab.recipes)
+COMMIT_EVERY_S = 1800.0         # --commit: at most this long between commits of a training run
 
 
 class BenchRunFailed(RuntimeError):
@@ -33,7 +38,38 @@ class BenchRunFailed(RuntimeError):
 
 
 def run_name(method: str, source: str, target: str, seed: int) -> str:
-    return f"{method}_{source}_to_{target}_seed{seed}"
+    """A run's folder under the benchmark folder: ``<src>_to_<tgt>/<method>/seed<k>``."""
+    return f"{source}_to_{target}/{method}/seed{seed}"
+
+
+def run_dirs(out_dir: str | Path, file: str = CONFIG) -> list[Path]:
+    """The run folders under a benchmark folder that hold ``file`` (``config.json`` for our
+    runs, ``peer.json`` for skada's), in the ``pair/method/seed`` layout; sorted."""
+    return sorted(p.parent for p in Path(out_dir).glob(f"*/*/*/{file}"))
+
+
+def recipe_of(run_dir: Path) -> dict | None:
+    """The recipe a run records (``recipe.json``), None when it has none or it is unreadable."""
+    try:
+        got = json.loads((Path(run_dir) / RECIPE_FILE).read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return got if isinstance(got, dict) else None
+
+
+def _write_recipe(run_dir: Path, recipe) -> None:
+    from .runs import _atomic_write
+    run_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(recipe.describe(), indent=1) + "\n"
+    _atomic_write(run_dir / RECIPE_FILE, lambda tmp: Path(tmp).write_text(text))
+
+
+def _stale(run_dir: Path, recipe) -> bool:
+    """True when ``run_dir`` holds a run of another recipe than ``recipe`` (or of none)."""
+    if not run_dir.exists() or not any(run_dir.iterdir()):
+        return False
+    got = recipe_of(run_dir)
+    return got is None or got.get("key") != recipe.key()
 
 
 def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS,
@@ -41,13 +77,24 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
               log: Callable[[str], None] = print, peers: tuple[str, ...] = (),
               ema: float | None = None, augment: bool = False,
               run_tasks: Callable[..., list[dict]] | None = None,
-              first_seed: int = 0) -> list[Path]:
+              first_seed: int = 0, recipes: dict | None = None,
+              commit: Callable[[str], None] | None = None,
+              commit_every_s: float = COMMIT_EVERY_S) -> list[Path]:
     """Train every missing (method, pair, seed) run, then every missing skada peer run
-    (``peers``, names from ``SKADA_METHODS``); returns the run directories. ``ema`` and
-    ``augment`` are :func:`dalab.train.fit`'s engine options, the same for every method (keep
-    one setting per ``out_dir``: a finished run is not retrained with another). The seeds are
-    ``first_seed .. first_seed + seeds - 1`` (``dalab bench --first-seed``: add seeds to a
-    row whose earlier seeds were trained elsewhere, then ``tools/merge_bench.py --extend``).
+    (``peers``, names from ``SKADA_METHODS``); returns the run directories.
+
+    Each method is trained by its recipe (:mod:`dalab.recipes`): ``recipes`` maps method names
+    to :class:`~dalab.recipes.Recipe` (default: ``recipes.CURRENT``, or one-off recipes when
+    ``steps``, ``ema`` or ``augment`` are given). A run records its recipe (``recipe.json``
+    and ``config.json["recipe"]``); a finished run of the same recipe is skipped, an
+    interrupted one resumed from its last checkpoint, and a run of *another* recipe is deleted
+    and trained again (rows are never merged across recipes). A finished run keeps only its
+    final weights (float16 where the evaluation is unchanged, :func:`compact_run`), its
+    rounded ``metrics.csv`` and its label-free scores (``selection.json``).
+
+    ``commit(message)`` (``dalab bench --commit``) is called after each finished run and at a
+    checkpoint once ``commit_every_s`` passed since the last call, so that a session that ends
+    abruptly loses at most that much training.
 
     With ``run_tasks`` (``dalab bench --ray`` passes :func:`dalab.sweep.run_tasks`, bound to
     its Ray address or CPUs), the runs to train or resume are handed to it in one list, as
@@ -55,56 +102,200 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
     :func:`dalab.sweep.train_one`), and scored there for the selection table; the skip rule is
     the same, and the skada peers are trained afterwards in this process. This module does not
     import the Ray layer itself (``tests/test_layering.py``)."""
+    from . import recipes as rc
+
     out_dir = Path(out_dir)
-    methods = list(METHODS if methods is None else methods)
+    methods = list((recipes or rc.CURRENT) if methods is None else methods)
     for m in methods:
         get_method(m)  # unknown names fail before anything trains
+    adhoc = steps is not None or ema is not None or augment
+    book = {m: (recipes[m] if recipes and m in recipes and not adhoc
+                else rc.adhoc(m, steps, ema, augment) if adhoc else rc.current(m))
+            for m in methods}
     seed_ids = range(first_seed, first_seed + seeds)
     jobs = [(m, s, t, k) for (s, t) in pairs for m in methods for k in seed_ids]
     done, tasks = [], []
+    last_commit = [time.monotonic()]
+
+    def maybe_commit(message: str, force: bool = False) -> None:
+        if commit is not None and (force or time.monotonic() - last_commit[0] >= commit_every_s):
+            commit(message)
+            last_commit[0] = time.monotonic()
+
     for i, (m, s, t, k) in enumerate(jobs, 1):
+        recipe = book[m]
         run_dir = out_dir / run_name(m, s, t, k)
-        state = _state(run_dir)
         tag = f"[{i}/{len(jobs)}] {m} {s}->{t} seed {k}"
-        n = steps or get_method(m).default_steps
+        state = _state(run_dir)
+        if state != "running" and _stale(run_dir, recipe):
+            old = (recipe_of(run_dir) or {}).get("key", "no recipe")
+            log(f"{tag}: holds a run of another recipe ({old}), trained again")
+            shutil.rmtree(run_dir)
+            state = None
+        n = recipe.steps
         if state in FINAL_STATUSES:
             log(f"{tag}: already there{'' if state == 'finished' else f' ({state})'}, skipped")
         elif state == "running":
             log(f"{tag}: being trained by another process, skipped")
         elif run_tasks is not None:
-            tasks.append({"name": run_dir.name,
+            _write_recipe(run_dir, recipe)
+            tasks.append({"name": run_name(m, s, t, k),
                           "action": "resumed" if state == "incomplete" else "trained",
                           "args": dict(run_dir=str(run_dir.resolve()), method=m, source=s,
-                                       target=t, values={}, seed=k, steps=n, ema=ema,
-                                       augment=augment, state=state, device=device,
-                                       score=not get_method(m).uses_target_labels)})
+                                       target=t, values=dict(o.split("=", 1)
+                                                             for o in recipe.overrides),
+                                       seed=k, steps=n, ema=recipe.ema,
+                                       augment=recipe.augment, state=state, device=device,
+                                       score=not get_method(m).uses_target_labels,
+                                       extra={"recipe": recipe.describe()})})
         else:
             t0 = time.perf_counter()
+            _write_recipe(run_dir, recipe)
+
+            def at_checkpoint(e, name=run_name(m, s, t, k)):
+                if e.kind == "checkpoint" and 0 < e.step < e.total:
+                    maybe_commit(f"bench: {name} at step {e.step} of {e.total} (checkpoint)")
             if state == "incomplete":
                 log(f"{tag}: resuming from its last checkpoint")
-                _, res, _ = resume(run_dir, device=device)
+                _, res, _ = resume(run_dir, device=device, callbacks=[at_checkpoint])
             else:
+                log(f"{tag}: training {n} steps (recipe {recipe.key()})")
                 _, res, _ = train(m, s, t, n, seed=k, device=device, out=run_dir,
-                                  checkpoint_every=max(1, n // 10), ema=ema, augment=augment)
-            log(f"{tag}: target {res.accuracy['target_test']:.4f} "
+                                  overrides=list(recipe.overrides),
+                                  checkpoint_every=max(1, n // 10), ema=recipe.ema,
+                                  augment=recipe.augment, callbacks=[at_checkpoint],
+                                  extra={"recipe": recipe.describe()})
+            log(f"{tag}: target {res.accuracy.get('target_test', float('nan')):.4f} "
                 f"({res.status}, {res.steps_done} steps, {res.steps_per_second:.1f} steps/s, "
                 f"{time.perf_counter() - t0:.0f} s)")
+            if res.status == "finished":
+                finish_run(run_dir, log=log)
+                maybe_commit(f"bench: {run_name(m, s, t, k)} ({recipe.name}) target "
+                             f"{res.accuracy.get('target_test', float('nan')):.4f}", force=True)
         done.append(run_dir)
     if tasks:
-        failed = [r for r in run_tasks(tasks, log=log) if "error" in r]
+        results = run_tasks(tasks, log=log)
+        for task, r in zip(tasks, results):
+            if r.get("status") == "finished":
+                finish_run(Path(task["args"]["run_dir"]), log=log)
+                maybe_commit(f"bench: {task['name']} target {r.get('target_test', 0):.4f}",
+                             force=True)
+        failed = [r for r in results if "error" in r]
         if failed:
             raise BenchRunFailed(f"{len(failed)} benchmark run(s) failed: "
                                  + "; ".join(f"{r['name']}: {r['error']}" for r in failed))
     for (s, t) in pairs:
         for name in peers:
+            peer = rc.PEERS.get(name) or rc.PeerRecipe(f"skada-{name}", name)
+            if adhoc and steps:
+                peer = rc.PeerRecipe(f"skada-{name}-adhoc", name, steps)
             for k in seed_ids:
                 run_dir = out_dir / run_name(f"skada-{name}", s, t, k)
-                if not (run_dir / "peer.json").is_file():
-                    r = run_skada(out_dir, name, s, t, k, steps or 3000)
+                got = None
+                try:
+                    got = json.loads((run_dir / "peer.json").read_text())
+                except (OSError, ValueError, RecursionError):
+                    pass
+                if not isinstance(got, dict) or got.get("recipe", {}).get("key") != peer.key():
+                    r = run_skada(out_dir, name, s, t, k, peer.steps, recipe=peer)
                     log(f"[peer] skada {name} {s}->{t} seed {k}: target "
                         f"{r['accuracy']['target_test']:.4f} ({r['wall_time_s']:.0f} s)")
+                    maybe_commit(f"bench: {run_name(f'skada-{name}', s, t, k)} target "
+                                 f"{r['accuracy']['target_test']:.4f}", force=True)
                 done.append(run_dir)
     return done
+
+
+def finish_run(run_dir: str | Path, log: Callable[[str], None] = print) -> None:
+    """What a finished benchmark run keeps: its weights stored as float16 when the recorded
+    evaluation is unchanged by it (:func:`compact_run`), ``metrics.csv`` rounded to 5
+    significant digits, and its label-free scores (``selection.json``, unsupervised runs)."""
+    run_dir = Path(run_dir)
+    compact_run(run_dir, log=log)
+    round_metrics(run_dir)
+    info = read_run_info(run_dir)
+    if not info.get("uses_target_labels") and not info.get("target_labels_per_class"):
+        try:
+            run_scores(run_dir)
+        except (RunError, ValueError, RuntimeError) as e:
+            log(f"{run_dir}: not scored ({e})")
+
+
+def compact_run(run_dir: str | Path, log: Callable[[str], None] = print) -> bool:
+    """Store a finished run's weights as float16 if every recorded accuracy is the same when
+    evaluated with them (the evaluation "allows" it); else leave float32. Returns whether the
+    weights are now float16. The config's weights record (sha256, bytes, ``stored_as``) follows."""
+    import torch
+    from safetensors.torch import load_file, load_model, save_file
+
+    from .methods import build_method
+    from .runs import WEIGHTS, _write_config, load_pair, sha256_file
+    from .train import evaluate_pair
+
+    run_dir = Path(run_dir)
+    info = read_run_info(run_dir)
+    if info.get("weights", {}).get("stored_as") == "float16":
+        return True
+    if info.get("status") != "finished" or info["weights"].get("file") != WEIGHTS:
+        return False
+    path = run_dir / WEIGHTS
+    tensors = load_file(str(path))
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in tensors.items()}
+    tmp = run_dir / ".model.fp16.tmp"
+    save_file(half, str(tmp), metadata={"format": "dalab-run/1", "stored_as": "float16"})
+    try:
+        model = build_method(info["method"], input_shape=info["input_shape"],
+                             num_classes=info["num_classes"], config=info["config"], saved=True)
+        load_model(model, str(tmp), strict=True)
+        model.eval()
+        acc = evaluate_pair(model, load_pair(run_dir, info), torch.device("cpu"))
+    except Exception as e:  # noqa: BLE001 (kept as float32, said why)
+        tmp.unlink(missing_ok=True)
+        log(f"{run_dir}: kept float32 ({type(e).__name__}: {e})")
+        return False
+    # every accuracy the saved weights reproduce (target_test_raw, of the raw weights beside
+    # an EMA, is not theirs to reproduce)
+    changed = [k for k, v in acc.items() if k.startswith(("target_test", "source_test"))
+               and k in info["accuracy"] and info["accuracy"][k] != v]
+    if changed:
+        tmp.unlink(missing_ok=True)
+        log(f"{run_dir}: kept float32 (float16 changes {', '.join(changed)})")
+        return False
+    os.replace(tmp, path)
+    info["weights"] = {"file": WEIGHTS, "sha256": sha256_file(path),
+                       "bytes": path.stat().st_size, "stored_as": "float16"}
+    _write_config(run_dir, info)
+    return True
+
+
+def round_metrics(run_dir: str | Path, digits: int = 5) -> None:
+    """Rewrite a finished run's ``metrics.csv`` with ``digits`` significant digits (a third of
+    its size: the per-step curves are for the eye, the recorded accuracies are exact)."""
+    import csv
+
+    from .runs import METRICS, _atomic_write
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        rows = list(reader)
+    if header is None:
+        return
+
+    def fmt(v: str) -> str:
+        try:
+            return f"{float(v):.{digits}g}"
+        except ValueError:
+            return v
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows([r[0], *map(fmt, r[1:])] for r in rows)
+    _atomic_write(path, write)
 
 
 def _state(run_dir: Path) -> str | None:
@@ -126,32 +317,52 @@ def _state(run_dir: Path) -> str | None:
 def incomplete_runs(out_dir: str | Path) -> list[str]:
     """Names of the runs under ``out_dir`` that are not finished (killed, still training)."""
     out = []
-    for cfg in sorted(Path(out_dir).glob("*/" + CONFIG)):
+    for d in run_dirs(out_dir):
         try:
-            status = run_status(read_run_info(cfg.parent))
+            status = run_status(read_run_info(d))
         except RunError:
             status = "unreadable"
         if status not in FINAL_STATUSES:
-            out.append(f"{cfg.parent.name} ({status})")
+            out.append(f"{d.relative_to(out_dir)} ({status})")
     return out
+
+
+def current_keys() -> dict[str, str]:
+    """Method (``skada:<peer>`` for peers) -> the key of its current recipe."""
+    from . import recipes as rc
+    keys = {m: r.key() for m, r in rc.CURRENT.items()}
+    keys.update({f"skada:{p}": r.key() for p, r in rc.PEERS.items()})
+    return keys
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def summarize(out_dir: str | Path) -> list[dict]:
-    """One row per (pair, method) from the runs under ``out_dir``."""
+def summarize(out_dir: str | Path, keys: dict[str, str] | None = None,
+              log: Callable[[str], None] | None = None) -> list[dict]:
+    """One row per (pair, method) from the runs under ``out_dir`` (``pair/method/seed``
+    folders). ``keys`` (method -> recipe key, e.g. :func:`current_keys`): only runs of that
+    recipe make a row; the others are left out (and named to ``log``)."""
+    out_dir = Path(out_dir)
     groups: dict[tuple, list[dict]] = {}
-    files = sorted(Path(out_dir).glob("*/config.json")) + sorted(Path(out_dir).glob("*/peer.json"))
+    files = ([d / CONFIG for d in run_dirs(out_dir)]
+             + [d / "peer.json" for d in run_dirs(out_dir, "peer.json")])
     for cfg in files:
         try:
             info = json.loads(cfg.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue  # unreadable: listed by incomplete_runs
-        if info.get("status") not in FINAL_STATUSES or "target_test" not in info.get(
-                "accuracy", {}):
+        if not isinstance(info, dict) or info.get("status") not in FINAL_STATUSES or (
+                "target_test" not in info.get("accuracy", {})):
             continue  # killed or still training: incomplete_runs lists it
+        key = (info.get("recipe") or {}).get("key")
+        if keys is not None and keys.get(info.get("method")) != key:
+            if log:
+                log(f"{cfg.parent.relative_to(out_dir)}: recipe {key or 'none'} is not the "
+                    f"current one, left out of the table")
+            continue
+        info["_run"] = str(cfg.parent.relative_to(out_dir))
         groups.setdefault((info["pair"]["source"], info["pair"]["target"], info["method"]),
                           []).append(info)
     rows = []
@@ -167,7 +378,9 @@ def summarize(out_dir: str | Path) -> list[dict]:
                "status": sorted({r["status"] for r in runs}),
                "uses_target_labels": runs[0]["uses_target_labels"],
                "engine": sorted({engine_options(r) for r in runs}),
-               "target_labels_per_class": runs[0].get("target_labels_per_class", 0)}
+               "target_labels_per_class": runs[0].get("target_labels_per_class", 0),
+               "recipe": sorted({(r.get("recipe") or {}).get("name", "-") for r in runs}),
+               "runs": [r["_run"] for r in runs]}
         extra = sorted({k for r in runs for k in r["accuracy"] if k.startswith("target_test_")})
         for k in extra:
             row[k] = list(_mean_sd([r["accuracy"][k] for r in runs if k in r["accuracy"]]))
@@ -175,47 +388,6 @@ def summarize(out_dir: str | Path) -> list[dict]:
         row["paper"] = [dict(p) for p in cls.paper_results] if cls else []
         rows.append(row)
     return add_gap_closed(rows)
-
-
-def _pool(n1: int, m1: float, s1: float, n2: int, m2: float, s2: float) -> tuple[float, float]:
-    """Mean and sample sd of two groups joined, from each group's size, mean and sample sd
-    (exact: the same numbers as over the joined values)."""
-    n = n1 + n2
-    mean = (n1 * m1 + n2 * m2) / n
-    if n < 2:
-        return mean, 0.0
-    ss = (n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2 + n1 * n2 / n * (m1 - m2) ** 2
-    return mean, (ss / (n - 1)) ** 0.5
-
-
-def extend_row(old: dict, new: dict) -> dict:
-    """``old``'s table row with ``new``'s seeds added (``dalab bench --first-seed``): the
-    per-seed accuracies joined in seed order, mean and sd (also of the ``target_test_*``
-    extras) pooled exactly, wall time and steps/s averaged per run. Refuses rows of another
-    pair or method, or trained with other steps or engine options (one recipe per row)."""
-    key = ("source", "target", "method")
-    if any(old[k] != new[k] for k in key):
-        raise ValueError(f"cannot join {[old[k] for k in key]} and {[new[k] for k in key]}")
-    absent = {"engine": ["-"], "target_labels_per_class": 0}  # rows from before the key
-    for k in ("steps", "engine", "uses_target_labels", "target_labels_per_class"):
-        if old.get(k, absent.get(k)) != new.get(k, absent.get(k)):
-            raise ValueError(f"{new['method']} {new['source']}->{new['target']}: the new seeds "
-                             f"differ in {k} ({old.get(k)} vs {new.get(k)}); one recipe per row")
-    n1, n2 = old["seeds"], new["seeds"]
-    row = dict(old)
-    row["target_acc"] = list(old["target_acc"]) + list(new["target_acc"])
-    row["seeds"] = n1 + n2
-    row["mean"], row["sd"] = _mean_sd(row["target_acc"])
-    for k in ("wall_time_s", "steps_per_second"):
-        row[k] = (n1 * old[k] + n2 * new[k]) / (n1 + n2)
-    for k in ("device", "status"):
-        row[k] = sorted(set(old[k]) | set(new[k]))
-    for k in sorted({k for r in (old, new) for k in r if k.startswith("target_test_")}):
-        if k in old and k in new:
-            row[k] = list(_pool(n1, *old[k], n2, *new[k]))
-        else:
-            raise ValueError(f"{new['method']}: {k} is reported by only some of the seeds")
-    return row
 
 
 def engine_options(info: dict) -> str:
@@ -266,8 +438,73 @@ def write_results(rows: list[dict], json_path: str | Path) -> None:
     _atomic_write(Path(json_path), lambda tmp: Path(tmp).write_text(text))
 
 
+def missing_runs(rows: list[dict], pairs=PAIRS, methods=(), peers=(),
+                 seeds: int = SEEDS) -> list[str]:
+    """The campaign's (pair, method) rows that are absent or have fewer than ``seeds`` runs,
+    as ``"src->tgt method (k of seeds)"``; [] when the table is complete."""
+    have = {(r["source"], r["target"], r["method"]): r["seeds"] for r in rows}
+    out = []
+    for s, t in pairs:
+        for m in [*methods, *(f"skada:{p}" for p in peers)]:
+            k = have.get((s, t, m), 0)
+            if k < seeds:
+                out.append(f"{s}->{t} {m} ({k} of {seeds})")
+    return out
+
+
+def recipes_markdown() -> str:
+    """The current recipes (dalab/recipes.py) as a table for docs/benchmarks.md."""
+    from . import recipes as rc
+    lines = ["| method | recipe | steps | config overrides | engine | note |",
+             "|---|---|---|---|---|---|"]
+    for m, r in rc.CURRENT.items():
+        eng = engine_options({"fit": {"ema": r.ema, "augment": r.augment}})
+        lines.append(f"| {m} | `{r.key()}` | {r.steps} | "
+                     f"{', '.join(f'`{o}`' for o in r.overrides) or '-'} | {eng} | {r.note} |")
+    for p, r in rc.PEERS.items():
+        lines.append(f"| skada:{p} | `{r.key()}` | {r.steps} | - | - | skada's defaults, "
+                     f"our networks and arrays (`run_skada`) |")
+    return "\n".join(lines) + "\n"
+
+
+def git_committer(folder: str | Path, log: Callable[[str], None] = print
+                  ) -> Callable[[str], None]:
+    """``commit(message)``: ``git add`` and ``git commit`` of ``folder`` alone (other staged
+    or changed files are left as they are), retried while another git process holds the
+    index; nothing to commit is not an error. For ``dalab bench --commit``."""
+    import subprocess
+
+    folder = Path(folder)
+
+    def commit(message: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for attempt in range(10):
+            add = subprocess.run(["git", "add", "-A", "--", "."], cwd=folder,
+                                 capture_output=True, text=True)
+            if add.returncode == 0:
+                staged = subprocess.run(["git", "diff", "--cached", "--quiet", "--", "."],
+                                        cwd=folder)
+                if staged.returncode == 0:
+                    return  # nothing new
+                done = subprocess.run(["git", "commit", "-q", "-m", message, "--", "."],
+                                      cwd=folder, capture_output=True, text=True)
+                if done.returncode == 0:
+                    log(f"committed: {message}")
+                    return
+                err = done.stderr
+            else:
+                err = add.stderr
+            if "index.lock" not in err:
+                log(f"commit failed ({err.strip()}); the runs stay on disk")
+                return
+            time.sleep(2 + attempt)
+        log("commit skipped: the git index stayed locked; the runs stay on disk")
+    return commit
+
+
 def write_docs(rows: list[dict], docs_dir: str | Path, command: str,
-               selection: list[dict] | None = None) -> tuple[Path, Path]:
+               selection: list[dict] | None = None,
+               missing: list[str] | None = None) -> tuple[Path, Path]:
     """``docs/benchmarks.md`` (header, table, how to reproduce, and the selection table when
     ``selection`` rows are given) and ``docs/benchmarks.json`` (plus
     ``docs/benchmarks-selection.json``)."""
@@ -290,8 +527,18 @@ def write_docs(rows: list[dict], docs_dir: str | Path, command: str,
         "times and steps/s depend on what else the machine was running (the benchmark "
         "shares a 2-core machine); `docs/timings.md` (`python -m dalab timings`) measures "
         "training speed on its own, with CPU seconds per step.\n\n"
+        "Every row comes from the runs of one recipe per method (`dalab/recipes.py`, below), "
+        "kept in the tracked folder `bench/<pair>/<method>/seed<k>/` (config, per-step "
+        "metrics, label-free scores, final weights). `python -m dalab bench` continues it on "
+        "any machine: finished runs are skipped, unfinished ones resumed, runs of an older "
+        "recipe trained again; `--ray` trains in parallel, `--commit` commits each finished "
+        "run.\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads by default). Reproduce: `{command}`.\n\n")
+    if missing:
+        header += (f"**Partial table**: {len(missing)} (pair, method) rows are short of 3 "
+                   f"seeds of their current recipe: {'; '.join(missing)}.\n\n")
+    header += "## Recipes\n\n" + recipes_markdown() + "\n## Table\n\n"
     sel = (SELECTION_INTRO + selection_markdown(selection)) if selection else ""
     md.write_text(header + to_markdown(rows) + sel)
     write_results(rows, js)
@@ -345,23 +592,28 @@ def score_picks(scores: list[dict]) -> dict[str, int]:
     return out
 
 
-def selection_rows(out_dir: str | Path, log: Callable[[str], None] = print) -> list[dict]:
+def selection_rows(out_dir: str | Path, log: Callable[[str], None] = print,
+                   keys: dict[str, str] | None = None) -> list[dict]:
     """Per (pair, method) of unsupervised runs with at least two finished seeds: the mean
     target test accuracy of the final checkpoints, the test accuracy of the seed the oracle
     (held-out target-train labels) picks, and of the seed each label-free score picks (as
     skada-bench reports selection; here the candidates are the seeds of one configuration)."""
+    out_dir = Path(out_dir)
     groups: dict[tuple, list[Path]] = {}
-    for cfg in sorted(Path(out_dir).glob("*/" + CONFIG)):
+    for d in run_dirs(out_dir):
         try:
-            info = read_run_info(cfg.parent)
+            info = read_run_info(d)
         except RunError:
+            continue
+        if keys is not None and keys.get(info.get("method")) != (
+                info.get("recipe") or {}).get("key"):
             continue
         if (info.get("status") != "finished" or info.get("uses_target_labels")
                 or info.get("target_labels_per_class") or "target_test" not in info.get(
                     "accuracy", {})):
             continue
         groups.setdefault((info["pair"]["source"], info["pair"]["target"], info["method"]),
-                          []).append(cfg.parent)
+                          []).append(d)
     rows = []
     for (src, tgt, method), dirs in sorted(groups.items()):
         if len(dirs) < 2:
@@ -374,7 +626,7 @@ def selection_rows(out_dir: str | Path, log: Callable[[str], None] = print) -> l
         test = [sc["target_test"] for sc in scores]
         row = {"source": src, "target": tgt, "method": method, "seeds": len(dirs),
                "final_mean": statistics.mean(test), "worst": min(test), "best": max(test),
-               "runs": [d.name for d in dirs], "scores": scores}
+               "runs": [str(d.relative_to(out_dir)) for d in dirs], "scores": scores}
         row.update({name: test[i] for name, i in score_picks(scores).items()})
         rows.append(row)
     return rows
@@ -410,7 +662,8 @@ SKADA_METHODS = ("DANN", "SourceOnly", "DeepCoral")
 
 
 def run_skada(out_dir: str | Path, method: str, source: str, target: str, seed: int,
-              steps: int = 3000, batch_size: int = 64, device: str = "cpu") -> dict:
+              steps: int = 3000, batch_size: int = 64, device: str = "cpu",
+              recipe=None) -> dict:
     """Train skada's ``DANN``, ``SourceOnly`` or ``DeepCoral`` (skorch-based;
     ``requirements-bench.txt``) on
     the very arrays our methods see: the same pair, split and LeNet-style networks
@@ -477,7 +730,8 @@ def run_skada(out_dir: str | Path, method: str, source: str, target: str, seed: 
               "pair": pair.describe(), "seed": seed, "steps": steps, "epochs": epochs,
               "accuracy": {"target_test": acc}, "wall_time_s": round(wall, 3),
               "steps_per_second": round(steps / wall, 2), "device": device,
-              "status": "finished", "uses_target_labels": False}
+              "status": "finished", "uses_target_labels": False,
+              **({"recipe": recipe.describe()} if recipe is not None else {})}
     run_dir = Path(out_dir) / run_name(f"skada-{method}", source, target, seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "peer.json").write_text(json.dumps(result, indent=2))

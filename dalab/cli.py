@@ -229,11 +229,25 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 
 def _bench(args) -> int:
-    from .bench import (PAIRS, QUICK_STEPS, SKADA_METHODS, BenchRunFailed, incomplete_runs,
-                        run_bench, selection_markdown, selection_rows, summarize,
-                        to_markdown, write_docs)
+    from pathlib import Path
+
+    from . import recipes as rc
+    from .bench import (CAMPAIGN_DIR, PAIRS, QUICK_STEPS, SKADA_METHODS, BenchRunFailed,
+                        current_keys, git_committer, incomplete_runs, missing_runs, run_bench,
+                        selection_markdown, selection_rows, summarize, to_markdown,
+                        write_docs)
     from .data import DomainPair
 
+    out = args.out or ("runs/bench-quick" if args.quick else CAMPAIGN_DIR)
+    campaign = Path(out).resolve() == Path(CAMPAIGN_DIR).resolve()
+    one_off = [f for f, on in (("--quick", args.quick), ("--steps", args.steps is not None),
+                               ("--ema", args.ema is not None), ("--augment", args.augment))
+               if on]
+    if campaign and one_off:
+        raise ValueError(f"{', '.join(one_off)} make one-off runs, not the campaign's recipes "
+                         f"(dalab/recipes.py): give them a folder of their own with --out "
+                         f"(e.g. --out runs/bench-try); {CAMPAIGN_DIR}/ holds only current "
+                         f"recipes")
     pairs = args.pairs or (PAIRS[:1] if args.quick else PAIRS)
     for s, t in pairs:
         DomainPair(s, t)  # unknown or unloadable domains fail before anything trains
@@ -242,11 +256,13 @@ def _bench(args) -> int:
     methods = args.methods.split(",") if args.methods else None
     if args.methods and args.methods.lower() == "none":
         methods = []  # peers only
-    peers = () if args.no_peers else tuple(args.peers.split(",")) if args.peers else SKADA_METHODS
+    default_peers = () if args.quick else tuple(rc.PEERS)
+    peers = (() if args.no_peers else tuple(args.peers.split(",")) if args.peers
+             else default_peers)
     unknown = [p for p in peers if p not in SKADA_METHODS]
     if unknown:
         raise ValueError(f"unknown peer {unknown[0]!r}: choose from {', '.join(SKADA_METHODS)}")
-    if peers:
+    if peers and not args.summarize_only:
         try:
             import skada  # noqa: F401
         except ImportError:
@@ -260,6 +276,7 @@ def _bench(args) -> int:
     if args.ray and args.device not in ("auto", "cpu"):
         raise ValueError(f"--ray trains on CPUs, one run per core (Ray tasks see no GPU): drop "
                          f"--device {args.device}, or leave out --ray")
+    commit = git_committer(out) if args.commit else None
     run_tasks = None
     if args.ray and not args.summarize_only:
         from functools import partial
@@ -269,27 +286,42 @@ def _bench(args) -> int:
         run_tasks = partial(sweep.run_tasks, address=args.address, num_cpus=args.cpus)
     if not args.summarize_only:
         try:
-            run_bench(args.out, methods, pairs, seeds, steps, device=args.device, peers=peers,
+            run_bench(out, methods, pairs, seeds, steps, device=args.device, peers=peers,
                       ema=args.ema, augment=args.augment, run_tasks=run_tasks,
-                      first_seed=args.first_seed)
+                      first_seed=args.first_seed, commit=commit)
         except BenchRunFailed as e:
             raise TrainingFailed(str(e)) from None
-    rows = summarize(args.out)
-    pending = incomplete_runs(args.out)
+    keys = current_keys() if campaign else None
+    rows = summarize(out, keys=keys, log=lambda m: print(m, file=sys.stderr))
+    pending = incomplete_runs(out)
     if pending:
         print(f"not in the table, not finished ({len(pending)}): {', '.join(pending)}; "
               f"`dalab bench` with the same arguments resumes them", file=sys.stderr)
     if not rows:
-        raise ValueError(f"no benchmark runs under {args.out} (none finished)")
-    selection = [] if args.no_selection else selection_rows(args.out)
-    if args.docs:
+        raise ValueError(f"no benchmark runs under {out} (none finished)")
+    selection = [] if args.no_selection else selection_rows(out, keys=keys)
+    missing = missing_runs(rows, PAIRS, list(rc.CURRENT), tuple(rc.PEERS)) if campaign else None
+    docs = args.docs
+    if docs is None:  # the committed table is replaced only by the complete campaign
+        if campaign and not missing:
+            docs = "docs"
+        else:
+            why = (f"{len(missing)} (pair, method) rows of the campaign are short of "
+                   f"{SEEDS_TEXT}" if campaign else f"{out} is not the campaign folder "
+                   f"{CAMPAIGN_DIR}/")
+            print(f"docs/benchmarks.md left as it is: {why}; pass --docs docs to write this "
+                  f"table there anyway", file=sys.stderr)
+    if docs:
         command = "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
-        md, js = write_docs(rows, args.docs, command, selection)
+        md, js = write_docs(rows, docs, command, selection, missing=missing)
         print(f"wrote {md} and {js}")
     print(to_markdown(rows))
     if selection:
         print(selection_markdown(selection))
     return 0
+
+
+SEEDS_TEXT = "3 seeds of the current recipe"
 
 
 def _zoo_list(args) -> int:
@@ -425,13 +457,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "mnist:mnistm)")
     b.add_argument("--seeds", type=_positive_int, default=3)
     b.add_argument("--first-seed", type=int, default=0,
-                   help="seeds FIRST_SEED .. FIRST_SEED+SEEDS-1 (default 0): more seeds for a "
-                        "row, merged with tools/merge_bench.py --extend")
+                   help="seeds FIRST_SEED .. FIRST_SEED+SEEDS-1 (default 0)")
     b.add_argument("--steps", type=_positive_int, help="default: each method's default_steps")
-    b.add_argument("--quick", action="store_true", help="1 seed, 30 steps, first pair only")
-    b.add_argument("--out", default="runs/bench", help="where runs are saved (default runs/bench)")
-    b.add_argument("--docs", default="docs",
-                   help="write benchmarks.md/.json here (default docs; '' to skip)")
+    b.add_argument("--quick", action="store_true",
+                   help="a smoke test: 1 seed, 30 steps, first pair, into runs/bench-quick; "
+                        "never writes the docs")
+    b.add_argument("--out", help="where runs are saved (default bench/, the tracked campaign "
+                                 "folder: pair/method/seed, current recipes only)")
+    b.add_argument("--docs", help="write benchmarks.md/.json here even if the table is partial "
+                                  "('' to skip). Default: docs/, only when the campaign is "
+                                  "complete (every method x pair x 3 seeds)")
+    b.add_argument("--commit", action="store_true",
+                   help="git-commit the --out folder after each finished run and at a "
+                        "checkpoint every 30 minutes of training (a session that ends "
+                        "abruptly loses at most that much)")
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     b.add_argument("--no-peers", action="store_true",
                    help="skip the skada peers (DANN, SourceOnly, DeepCoral) trained on the "
@@ -477,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     zsub.add_parser("list", help="list the zoo's entries").set_defaults(func=_zoo_list)
     zb = zsub.add_parser("build", help="add the best seed of every (method, pair) of a "
                          "benchmark (chosen on held-out target train accuracy)")
-    zb.add_argument("--bench-dir", default="runs/bench")
+    zb.add_argument("--bench-dir", default="bench")
     zb.add_argument("--methods", help="comma-separated (default: all found)")
     zb.add_argument("--select", default="held_out",
                     choices=["held_out", *SELECTION_SCORES],

@@ -135,7 +135,7 @@ def import_ray():
 
 def train_one(run_dir: str, method: str, source: str, target: str, values: dict, seed: int,
               steps: int, ema: float | None, augment: bool, state: str | None,
-              device: str = "auto", score: bool = True) -> dict:
+              device: str = "auto", score: bool = True, extra: dict | None = None) -> dict:
     """One run, in a Ray worker's process (one thread): trained, or resumed when ``state`` is
     "incomplete", then scored when ``score`` (:func:`dalab.bench.run_scores`, cached in the
     run, so the summary scores in parallel too). The task of ``dalab sweep`` and of
@@ -154,7 +154,7 @@ def train_one(run_dir: str, method: str, source: str, target: str, values: dict,
             _, res, _ = train(method, source, target, steps, seed=seed, out=run_dir,
                               overrides=[f"{k}={v}" for k, v in values.items()],
                               checkpoint_every=max(1, steps // 10), ema=ema, augment=augment,
-                              device=device)
+                              device=device, extra=extra)
     except Exception as e:  # noqa: BLE001 (reported with its type; the sweep goes on)
         return {"error": f"{type(e).__name__}: {e}"}
     if res.status == "finished" and score:

@@ -235,7 +235,7 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
                      methods: "list[str] | None" = None, log=print,
                      max_bytes: int = MAX_ENTRY_BYTES,
                      select: "tuple[str, object, bool] | None" = None) -> "list[dict]":
-    """Fill the zoo from benchmark runs (``bench_dir/<method>_<src>_to_<tgt>_seed<k>``): for
+    """Fill the zoo from benchmark runs (``bench_dir/<src>_to_<tgt>/<method>/seed<k>``, as ``dalab bench`` lays them out): for
     every (method, pair) with finished runs, the seed with the best held-out target-train
     accuracy (:func:`select_best`) is added as ``<method>_<src>_to_<tgt>``. Diverged or
     stopped runs are never chosen; peers (skada) are not runs and are skipped. A run whose
@@ -245,7 +245,7 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
     ``select = (name, fn(run_dir) -> float, higher_is_better)`` picks the seed by another
     score (a label-free one, from the CLI); its name goes into every entry's note."""
     groups: dict[tuple, list[Path]] = {}
-    for cfg in sorted(Path(bench_dir).glob("*/" + CONFIG)):
+    for cfg in sorted(Path(bench_dir).glob("*/*/*/" + CONFIG)):
         try:
             info = read_run_info(cfg.parent)
         except RunError as e:

@@ -1,20 +1,24 @@
 import json
 
-from dalab.bench import summarize
+import pytest
+
+from dalab import recipes
+from dalab.bench import run_bench, run_name, summarize
 from dalab.cli import main
 
 
 def test_quick_bench_writes_docs_and_resumes(tmp_path, capsys):
     argv = ["bench", "--quick", "--methods", "source_only,target_only,dann",
             "--pairs", "ellipse-1:ellipse-2", "--out", str(tmp_path / "runs"),
-            "--docs", str(tmp_path / "docs")]
+            "--docs", str(tmp_path / "docs"), "--peers", "DANN"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.count("steps/s") >= 3 and out.count("[peer] skada") == 3
+    assert out.count("steps/s") >= 3 and out.count("[peer] skada") == 1
     md = (tmp_path / "docs" / "benchmarks.md").read_text()
     rows = json.loads((tmp_path / "docs" / "benchmarks.json").read_text())
-    assert {r["method"] for r in rows} == {"source_only", "target_only", "dann",
-                                           "skada:DANN", "skada:SourceOnly", "skada:DeepCoral"}
+    assert {r["method"] for r in rows} == {"source_only", "target_only", "dann", "skada:DANN"}
+    assert all(r["runs"] == [run_name(r["method"].replace(":", "-"), "ellipse-1",
+                                      "ellipse-2", 0)] for r in rows)
     dann = next(r for r in rows if r["method"] == "dann")
     so = next(r for r in rows if r["method"] == "source_only")
     to = next(r for r in rows if r["method"] == "target_only")
@@ -58,7 +62,8 @@ def test_summarize_only_trains_nothing(tmp_path, capsys):
     assert main(["bench", "--summarize-only", "--methods", "dann", "--pairs",
                  "ellipse-1:ellipse-2", "--out", str(out), "--docs", str(tmp_path / "d")]) == 0
     text = capsys.readouterr().out
-    assert "steps/s)" not in text and not (out / "dann_ellipse-1_to_ellipse-2_seed0").exists()
+    assert "steps/s)" not in text and not (out / run_name("dann", "ellipse-1", "ellipse-2",
+                                                          0)).exists()
     assert "| ellipse-1->ellipse-2 | source_only |" in (tmp_path / "d" / "benchmarks.md").read_text()
 
 
@@ -81,36 +86,76 @@ def test_bench_engine_options_and_the_selection_table(tmp_path, capsys):
         assert row[key] in row_tests(row), key
     md = (docs / "benchmarks.md").read_text()
     assert "Selection without target labels" in md and "| EMA 0.9 |" in md
-    assert (out / "dann_ellipse-1_to_ellipse-2_seed0" / "selection.json").is_file()
+    assert (out / run_name("dann", "ellipse-1", "ellipse-2", 0) / "selection.json").is_file()
 
 
 def row_tests(row):
     return [s["target_test"] for s in row["scores"]]
 
 
-def test_first_seed_adds_seeds_that_extend_row_joins_exactly(tmp_path, capsys):
-    """Seeds 0-1 in one folder equal seed 0 joined with seed 1 trained later with
-    --first-seed 1 (tools/merge_bench.py --extend); another recipe is refused."""
-    import pytest
+def test_a_smoke_bench_never_touches_the_committed_table_or_the_campaign(tmp_path, capsys,
+                                                                       monkeypatch):
+    """Issue 24: `dalab bench --quick` from a checkout trains into runs/bench-quick and leaves
+    docs/ alone; one-off flags are refused for the campaign folder bench/, before training."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    table = tmp_path / "docs" / "benchmarks.md"
+    table.write_text("the committed table\n")
+    assert main(["bench", "--quick", "--methods", "source_only", "--pairs",
+                 "ellipse-1:ellipse-2", "--no-selection"]) == 0
+    captured = capsys.readouterr()
+    assert table.read_text() == "the committed table\n"
+    assert not (tmp_path / "docs" / "benchmarks.json").exists()
+    assert "docs/benchmarks.md left as it is" in captured.err
+    assert (tmp_path / "runs" / "bench-quick" / run_name("source_only", "ellipse-1",
+                                                         "ellipse-2", 0)).is_dir()
+    for flags in (["--steps", "20"], ["--ema", "0.9"], ["--augment"], ["--quick"]):
+        assert main(["bench", "--out", "bench", "--methods", "dann", "--pairs",
+                     "ellipse-1:ellipse-2", "--no-peers", *flags]) == 2
+        assert "one-off runs" in capsys.readouterr().err, flags
+    assert not (tmp_path / "bench").exists()
 
-    from dalab.bench import extend_row
-    base = ["bench", "--methods", "source_only", "--pairs", "ellipse-1:ellipse-2",
-            "--steps", "20", "--no-peers", "--docs", "", "--no-selection"]
-    assert main(base + ["--seeds", "2", "--out", str(tmp_path / "both")]) == 0
-    assert main(base + ["--seeds", "1", "--out", str(tmp_path / "a")]) == 0
-    assert main(base + ["--seeds", "1", "--first-seed", "1", "--out", str(tmp_path / "b")]) == 0
-    capsys.readouterr()
-    assert (tmp_path / "b" / "source_only_ellipse-1_to_ellipse-2_seed1").is_dir()
-    assert not (tmp_path / "b" / "source_only_ellipse-1_to_ellipse-2_seed0").exists()
-    (both,), (a,), (b,) = (summarize(tmp_path / d) for d in ("both", "a", "b"))
-    joined = extend_row(a, b)
-    assert joined["seeds"] == 2 and joined["target_acc"] == both["target_acc"]
-    assert abs(joined["mean"] - both["mean"]) < 1e-12 and abs(joined["sd"] - both["sd"]) < 1e-12
-    # extras: values 0.4, 0.6 (mean 0.5, sd 0.1414) joined with 0.8 -> mean 0.6, sd 0.2
-    pooled = extend_row({**a, "seeds": 2, "target_test_raw": [0.5, 2 ** 0.5 / 10]},
-                        {**b, "seeds": 1, "target_test_raw": [0.8, 0.0]})
-    assert abs(pooled["target_test_raw"][0] - 0.6) < 1e-12
-    assert abs(pooled["target_test_raw"][1] - 0.2) < 1e-12
-    with pytest.raises(ValueError, match="engine"):
-        extend_row(a, {**b, "engine": ["EMA 0.99"]})
-    assert main(base + ["--first-seed", "-1", "--out", str(tmp_path / "c")]) == 2
+
+def test_a_run_of_another_recipe_is_retrained_never_merged(tmp_path):
+    """The recipe is recorded in each run; a changed recipe (here: other steps) retrains the
+    run, and a summary restricted to the current recipes leaves an old run out."""
+    pair = [("ellipse-1", "ellipse-2")]
+    old = {"dann": recipes.Recipe("dann-try", "dann", 20)}
+    new = {"dann": recipes.Recipe("dann-try", "dann", 30)}
+    run_bench(tmp_path, ["dann"], pair, seeds=2, recipes=old, log=lambda m: None)
+    assert old["dann"].key() != new["dann"].key()
+    (row,) = summarize(tmp_path)
+    assert row["recipe"] == ["dann-try"] and row["steps"] == [20]
+    # the current recipe is the new one: the old runs make no row
+    assert summarize(tmp_path, keys={"dann": new["dann"].key()}) == []
+    logs = []
+    run_bench(tmp_path, ["dann"], pair, seeds=1, recipes=new, log=logs.append)
+    assert "another recipe" in logs[0]
+    (row,) = summarize(tmp_path, keys={"dann": new["dann"].key()})
+    assert row["seeds"] == 1 and row["steps"] == [30]
+    info = json.loads((tmp_path / run_name("dann", *pair[0], 0) / "config.json").read_text())
+    assert info["recipe"]["key"] == new["dann"].key() and info["weights"]["stored_as"] == \
+        "float16"
+    # a recipe's key follows the resolved config: a changed default is a new recipe
+    a = recipes.Recipe("x", "dann", 20, overrides=("lr=0.01",))
+    assert a.key() != recipes.Recipe("x", "dann", 20, overrides=("lr=0.02",)).key()
+    assert a.key() != recipes.Recipe("x", "dann", 20, overrides=("lr=0.01",), revision=2).key()
+    assert a.key() == recipes.Recipe("x", "dann", 20, overrides=("lr=0.01",)).key()
+
+
+def test_every_method_has_one_current_recipe_that_builds():
+    from dalab.methods import METHODS
+    assert set(recipes.CURRENT) == set(METHODS)
+    for m, r in recipes.CURRENT.items():
+        assert r.method == m and r.steps > 0 and r.key().startswith(r.name + "@")
+    with pytest.raises(KeyError, match="recipes"):
+        recipes.current("nope")
+
+
+def test_missing_runs_names_the_short_rows():
+    from dalab.bench import missing_runs
+    rows = [{"source": "a", "target": "b", "method": "dann", "seeds": 3},
+            {"source": "a", "target": "b", "method": "cdlm", "seeds": 1}]
+    assert missing_runs(rows, [("a", "b")], ["dann", "cdlm"], ("DANN",)) == [
+        "a->b cdlm (1 of 3)", "a->b skada:DANN (0 of 3)"]
+    assert missing_runs(rows[:1], [("a", "b")], ["dann"]) == []

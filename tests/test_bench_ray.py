@@ -7,7 +7,8 @@ import sys
 import threading
 
 from dalab import sweep
-from dalab.bench import summarize
+from dalab.bench import _write_recipe, run_name, summarize
+from dalab.recipes import adhoc
 from dalab.cli import main
 from dalab.runs import CONFIG, read_run_info
 from dalab.train import train
@@ -20,6 +21,7 @@ ARGS = ["bench", "--methods", "target_only,dann", *PAIR, "--seeds", "2",
 def _stopped_run(run_dir, method, seed):
     """A run stopped half-way with a checkpoint (a killed benchmark): to be resumed."""
     stop = threading.Event()
+    _write_recipe(run_dir, adhoc(method, 10))  # as run_bench does before training
     train(method, "ellipse-1", "ellipse-2", 10, seed=seed, out=run_dir, checkpoint_every=1,
           stop_event=stop, callbacks=[lambda ev: ev.step >= 4 and stop.set()])
     assert read_run_info(run_dir)["status"] == "stopped"
@@ -28,9 +30,9 @@ def _stopped_run(run_dir, method, seed):
 def test_bench_on_ray_trains_resumes_and_skips_like_the_serial_path(tmp_path, capsys,
                                                                      monkeypatch):
     out = tmp_path / "runs"
-    _stopped_run(out / "dann_ellipse-1_to_ellipse-2_seed0", "dann", 0)
+    _stopped_run(out / run_name("dann", "ellipse-1", "ellipse-2", 0), "dann", 0)
     # a run another process is training (its pid is alive on this host): left alone
-    busy = out / "target_only_ellipse-1_to_ellipse-2_seed1"
+    busy = out / run_name("target_only", "ellipse-1", "ellipse-2", 1)
     _stopped_run(busy, "target_only", 1)
     info = json.loads((busy / CONFIG).read_text())
     info.update(status="running", pid=os.getppid(), host=socket.gethostname())
@@ -48,7 +50,7 @@ def test_bench_on_ray_trains_resumes_and_skips_like_the_serial_path(tmp_path, ca
     assert {t["args"]["device"] for t in tasks} == {"auto"}
     for m in ("target_only", "dann"):
         for k in (0, 1):
-            run = out / f"{m}_ellipse-1_to_ellipse-2_seed{k}"
+            run = out / run_name(m, "ellipse-1", "ellipse-2", k)
             if run == busy:
                 continue
             info = read_run_info(run)
@@ -59,12 +61,12 @@ def test_bench_on_ray_trains_resumes_and_skips_like_the_serial_path(tmp_path, ca
     rows = summarize(out)
     assert {r["method"]: r["seeds"] for r in rows} == {"target_only": 1, "dann": 2}
     # a second call sends nothing to Ray and leaves the weights alone
-    weights = {p: p.stat().st_mtime_ns for p in out.glob("*/model.safetensors")}
+    weights = {p: p.stat().st_mtime_ns for p in out.glob("*/*/*/model.safetensors")}
     tasks.clear()
     assert main([*ARGS, "--ray", "--cpus", "2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert text.count("already there, skipped") == 3 and not tasks and "to Ray" not in text
-    assert {p: p.stat().st_mtime_ns for p in out.glob("*/model.safetensors")} == weights
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/*/*/model.safetensors")} == weights
 
 
 def test_bench_ray_options_are_checked_before_anything_trains(tmp_path, capsys, monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import dalab
-from dalab import bench, runs, zoo
+from dalab import bench, recipes, runs, zoo
 from dalab.cli import main
 from dalab.train import fit, prepare, resume, train
 from dalab.ui.models import available
@@ -170,7 +170,8 @@ def test_kill_9_mid_run_leaves_a_run_everything_can_read_and_resume(tmp_path, ca
     assert "status incomplete" in out and "--resume" in out
     # the benchmark summary leaves it out of the table and lists it
     assert bench.summarize(bench_dir) == []
-    assert bench.incomplete_runs(bench_dir) == [f"{run_dir.name} (incomplete)"]
+    assert bench.incomplete_runs(bench_dir) == [
+        f"{bench.run_name('dann', 'mnist', 'digits', 0)} (incomplete)"]
     # the zoo does not take it
     assert zoo.build_from_bench(bench_dir, root=tmp_path / "zoo", log=lambda s: None) == []
     # the app's model list shows it, flagged
@@ -187,6 +188,7 @@ def test_bench_resumes_a_half_finished_run(tmp_path):
     """run_bench continues an incomplete run instead of training it again from step 0."""
     run_dir = tmp_path / bench.run_name("dann", "ellipse-1", "ellipse-2", 0)
     m, pair = prepare("dann", "ellipse-1", "ellipse-2", seed=0)
+    bench._write_recipe(run_dir, recipes.adhoc("dann", 40))  # as run_bench does
     with pytest.raises(_Died):
         fit(m, pair, 40, seed=0, out=run_dir, checkpoint_every=20,
             callbacks=[_die_after_checkpoint(20)])

@@ -65,8 +65,8 @@ def test_build_from_bench_picks_one_seed_per_method_and_pair(tmp_path, capsys):
     bench = tmp_path / "bench"
     for s in (0, 1):
         train("source_only", "ellipse-1", "ellipse-2", 20, seed=s,
-              out=bench / f"source_only_ellipse-1_to_ellipse-2_seed{s}")
-    (bench / "skada-DANN_x_to_y_seed0").mkdir()  # a peer folder (no config.json) is skipped
+              out=bench / "ellipse-1_to_ellipse-2" / "source_only" / f"seed{s}")
+    (bench / "x_to_y" / "skada-DANN" / "seed0").mkdir(parents=True)  # a peer (no config.json)
     monkey_root = tmp_path / "zoo"
     added = zoo.build_from_bench(bench, root=monkey_root, log=lambda s: None)
     assert [e["name"] for e in added] == ["source_only_ellipse-1_to_ellipse-2"]
