@@ -5,7 +5,8 @@ from pathlib import Path
 import streamlit as st
 from dalab.sweep import (SCORE_LABELS, SCORE_NAMES, SWEEP_ROOT, configurations, find_sweeps,
                          read_spec, sweep_rows, table_rows)
-from dalab.ui.figures import results_figure, sweep_heatmap_figure
+from dalab.ui.bench_runs import row_runs, runs_table
+from dalab.ui.figures import results_figure, row_curves_figure, sweep_heatmap_figure
 from dalab.ui.glossary import columns
 from dalab.ui.models import load_results, results_table
 from dalab.ui.navigation import ensure_app_navigation
@@ -14,6 +15,7 @@ ensure_app_navigation()  # a deep link on a fresh server: into app.py's navigati
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = ROOT / "docs" / "benchmarks.json"
+BENCH = ROOT / "bench"   # the campaign's runs (dalab bench)
 
 st.title("Results")
 st.write("Target test accuracy of every method on each pair, mean ± sd over seeds, from "
@@ -47,6 +49,26 @@ def benchmark_section() -> None:
                "pair.")
     st.download_button("Download benchmarks.json", PATH.read_text(),
                        file_name="benchmarks.json")
+    runs_section(same)
+
+
+def runs_section(same: list[dict]) -> None:
+    st.subheader("The runs behind a row")
+    with_runs = [r for r in same if r.get("runs")]
+    if not with_runs:
+        st.info("These rows predate the campaign folder (`bench/`): they list no runs. "
+                "`python -m dalab bench` rebuilds them from runs you can open.")
+        return
+    row = st.selectbox("Row", with_runs, format_func=lambda r: r["method"],
+                       key="results.row")
+    records = row_runs(BENCH, row)
+    st.dataframe(runs_table(records), hide_index=True)
+    if any(r["loss"] or r["eval_target"] for r in records):
+        st.plotly_chart(row_curves_figure(records), key="row_curves")
+        st.caption("Each seed's training loss (means over 50 steps, from its `metrics.csv`) "
+                   "and its target test accuracy at each evaluation (the final one is the "
+                   "table's number). A curve still rising at the end says the recipe is cut "
+                   "short.")
 
 
 def sweeps_section() -> None:

@@ -159,3 +159,26 @@ def test_missing_runs_names_the_short_rows():
     assert missing_runs(rows, [("a", "b")], ["dann", "cdlm"], ("DANN",)) == [
         "a->b cdlm (1 of 3)", "a->b skada:DANN (0 of 3)"]
     assert missing_runs(rows[:1], [("a", "b")], ["dann"]) == []
+
+
+def test_results_page_view_lists_a_rows_runs_with_their_curves(tmp_path):
+    """The Results page's view of a row (dalab.ui.bench_runs): its runs, recipe and curves."""
+    from dalab.ui.bench_runs import row_runs, runs_table
+    from dalab.ui.figures import row_curves_figure
+    rec = {"dann": recipes.Recipe("dann-try", "dann", 120)}
+    run_bench(tmp_path, ["dann"], [("ellipse-1", "ellipse-2")], seeds=2, recipes=rec,
+              log=lambda m: None)
+    (row,) = summarize(tmp_path)
+    (tmp_path / "x_to_y" / "dann" / "seed9").mkdir(parents=True)
+    (tmp_path / "x_to_y" / "dann" / "seed9" / "peer.json").write_text("[")
+    records = row_runs(tmp_path, {**row, "runs": row["runs"] + ["x_to_y/dann/seed9"]},
+                       window=50)
+    assert [r["seed"] for r in records] == [0, 1, None]
+    assert records[0]["recipe"] == rec["dann"].key() and records[0]["status"] == "finished"
+    assert records[0]["loss_steps"] == [50, 100, 120] and len(records[0]["loss"]) == 3
+    assert records[0]["eval_steps"][-1] == 120
+    assert records[0]["eval_target"][-1] == records[0]["target_test"]
+    assert "unreadable" in records[2]["problem"] and not records[2]["loss"]
+    assert [t["seed"] for t in runs_table(records)] == [0, 1, None]
+    fig = row_curves_figure(records)
+    assert len(fig.data) == 4  # two seeds x (loss, accuracy)

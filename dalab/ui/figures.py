@@ -239,6 +239,32 @@ def results_figure(rows: list[dict]) -> go.Figure:
     return fig
 
 
+def row_curves_figure(records: list[dict]) -> go.Figure:
+    """A benchmark row's learning curves, one colour per seed (:func:`dalab.ui.bench_runs.
+    row_runs`): the training loss (window means, left) and the target test accuracy at each
+    evaluation (right)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss (window mean)",
+                                                        "target test accuracy"),
+                        horizontal_spacing=0.12)
+    palette = ("#636efa", "#00a087", "#ab63fa", "#ffa15a", "#19d3f3", "#b6e880")
+    for i, r in enumerate(records):
+        colour = palette[i % len(palette)]
+        name = f"seed {r['seed']}"
+        if r["loss"]:
+            fig.add_trace(go.Scatter(x=r["loss_steps"], y=r["loss"], mode="lines", name=name,
+                                     line=dict(color=colour), legendgroup=name), 1, 1)
+        if r["eval_target"]:
+            fig.add_trace(go.Scatter(x=r["eval_steps"], y=r["eval_target"],
+                                     mode="lines+markers", name=name, showlegend=not r["loss"],
+                                     line=dict(color=colour), legendgroup=name), 1, 2)
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
 # -- images ---------------------------------------------------------------------------------
 
 def tile_images(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
