@@ -113,6 +113,16 @@ def _train(args) -> int:
                   tensorboard=args.tensorboard, ema=args.ema, augment=args.augment)
     if args.resume:
         from .runs import read_run_info
+        contradict = [f for f, given in (
+            ("--method", args.method), ("--source", args.source), ("--target", args.target),
+            ("--steps", args.steps is not None), ("--set", args.set), ("--out", args.out),
+            ("--seed", args.seed is not None), ("--split-seed", args.split_seed is not None),
+            ("--force", args.force), ("--save-data", args.save_data)) if given]
+        if contradict:
+            raise UsageError(f"--resume continues the run as it was started: "
+                             f"{', '.join(contradict)} cannot change it (leave "
+                             f"{'it' if len(contradict) == 1 else 'them'} out, or start a new "
+                             f"run with --out)")
         info = read_run_info(args.resume)
         desc = f"{info['method']} {info['pair']['source']}->{info['pair']['target']}"
         bar, progress = _progress_bar(args, desc, info.get("planned_steps") or info["steps"])
@@ -125,6 +135,8 @@ def _train(args) -> int:
     missing = [f"--{k}" for k in ("method", "source", "target") if not getattr(args, k)]
     if missing:
         raise UsageError(f"train needs {', '.join(missing)} (or --resume RUN_DIR)")
+    args.seed = 0 if args.seed is None else args.seed
+    args.split_seed = 0 if args.split_seed is None else args.split_seed
     out = Path(args.out) if args.out else _default_out(args.method, args.source, args.target,
                                                        args.seed)
     if out.exists() and not out.is_dir():
@@ -132,6 +144,11 @@ def _train(args) -> int:
     if (out / CONFIG).is_file() and not args.force:
         raise UsageError(f"--out {out}: a run is already there; continue it with --resume "
                          f"{out}, or pass --force to overwrite it")
+    held = sorted(p.name for p in out.iterdir() if p.name != ".lock") if out.is_dir() else []
+    if held and not (out / CONFIG).is_file():
+        raise UsageError(f"--out {out}: the folder holds files and is not a dalab run "
+                         f"({', '.join(held[:5])}{', ...' if len(held) > 5 else ''}); nothing "
+                         f"was written: choose an empty or new folder")
     model, pair = prepare(args.method, args.source, args.target, overrides=args.set,
                           seed=args.seed, split_seed=args.split_seed)
     _check_writable(out)
@@ -355,7 +372,13 @@ def _zoo_build(args) -> int:
             return selection.score_model(model, load_pair(run_dir, info))[name]
         select = (f"the label-free {args.select} score", score,
                   selection.HIGHER_IS_BETTER[args.select])
-    added = zoo.build_from_bench(args.bench_dir, methods=methods, select=select)
+    kept: list[str] = []
+    added = zoo.build_from_bench(args.bench_dir, methods=methods, select=select,
+                                 force=args.force, kept=kept)
+    if kept and not added:
+        print(f"nothing replaced: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'} kept "
+              f"(--force replaces them)", file=sys.stderr)
+        return 0
     if not added:
         raise ValueError(f"no finished runs under {args.bench_dir}; run `python -m dalab bench` "
                          "first")
@@ -370,6 +393,12 @@ def _timings(args) -> int:
         from .methods import get_method
         for m in methods:
             get_method(m)  # unknown names fail before anything runs
+    if args.no_speed and args.no_embed and args.no_zoo:
+        raise ValueError("--no-speed, --no-embed and --no-zoo leave nothing to measure (an "
+                         "empty report is never written)")
+    partial = [f for f, on in (("--no-speed", args.no_speed), ("--no-embed", args.no_embed),
+                               ("--no-zoo", args.no_zoo), ("--methods", bool(methods)),
+                               ("--pairs", bool(args.pairs))) if on]
     result = {"command": "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None
                                                        else args.argv),
               "machine": timings.machine(), "loadavg": timings.loadavg()}
@@ -380,9 +409,16 @@ def _timings(args) -> int:
         result["embedding"] = timings.embedding_timings(args.points, args.dim)
     if not args.no_zoo:
         result["zoo"] = timings.zoo_timings()
-    if args.docs:
-        md, js = timings.write_docs(result, args.docs)
+    docs = args.docs
+    if docs is None:  # the committed report is replaced only by a complete one
+        docs = "" if partial else "docs"
+        if partial:
+            print(f"docs/timings.md left as it is: a partial report ({', '.join(partial)}); "
+                  f"pass --docs docs to write it there anyway", file=sys.stderr)
+    if docs:
+        md, js = timings.write_docs(result, docs)
         print(f"wrote {md} and {js}")
+    print(timings.to_markdown(result))
     return 0
 
 
@@ -417,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds = dsub.add_parser("show", help="sizes, class counts and a PNG grid of one domain")
     ds.add_argument("name")
     ds.add_argument("--png", help="write a grid of examples (or a scatter plot) to this path")
-    ds.add_argument("--split-seed", type=int, default=0)
+    ds.add_argument("--split-seed", type=_seed, default=0)
     ds.set_defaults(func=_data_show)
 
     t = sub.add_parser("train", help="train a method on a source->target pair, or resume a run")
@@ -429,8 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value (repeatable); `dalab methods -v` lists keys")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--split-seed", type=int, default=0)
+    t.add_argument("--seed", type=_seed, help="training seed, 0 .. 2**32-1 (default 0)")
+    t.add_argument("--split-seed", type=_seed,
+                   help="seed of the train/val/test split, 0 .. 2**32-1 (default 0)")
     t.add_argument("--eval-every", type=_positive_int, default=None)
     t.add_argument("--out", help="run directory (default runs/<method>_<src>_to_<tgt>_...); "
                    "an existing run is never overwritten without --force")
@@ -522,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=["held_out", *SELECTION_SCORES],
                     help="how the seed is chosen: held_out = target-train accuracy (an "
                          "oracle), or a label-free score (dalab.analysis.selection)")
+    zb.add_argument("--force", action="store_true",
+                    help="replace entries already in the zoo (default: keep them)")
     zb.set_defaults(func=_zoo_build)
 
     tm = sub.add_parser("timings", help="training speed, t-SNE/UMAP and zoo load times")
@@ -535,8 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("--no-speed", action="store_true")
     tm.add_argument("--no-embed", action="store_true")
     tm.add_argument("--no-zoo", action="store_true")
-    tm.add_argument("--docs", default="docs",
-                    help="write timings.md/.json here (default docs; '' to skip)")
+    tm.add_argument("--docs", help="write timings.md/.json here ('' to skip). Default: docs/, "
+                                   "only for a complete report (no --no-*, --methods, --pairs)")
     tm.set_defaults(func=_timings)
 
     e = sub.add_parser("eval", help="evaluate a saved run on its pair's test splits")
@@ -554,6 +593,18 @@ def _engine_args(parser) -> None:
     parser.add_argument("--augment", action="store_true",
                         help="small random affine jitter of the training images (rotation "
                              "<= 10 deg, scale 0.9-1.1, shift <= 2 px), as for every method")
+
+
+def _seed(text: str) -> int:
+    """A seed for numpy and torch alike: an integer 0 .. 2**32 - 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= v < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"{v} is out of range: a seed is 0 .. 2**32-1 "
+                                         f"({2 ** 32 - 1})")
+    return v
 
 
 def _decay(text: str) -> float:

@@ -140,6 +140,14 @@ def _snapshot(method: Method) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in method.state_dict().items()}
 
 
+def _whole(name: str, value) -> int:
+    """``value`` as an int if it is a whole number (``1.5``, ``True``, ``"3"`` are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or (
+            isinstance(value, float) and not value.is_integer()):
+        raise FitArgumentError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
 def _check_fit_args(method: Method, pair, steps: int, checkpoint_every, out, resume_from,
                     tensorboard: bool) -> None:
     if steps < 1:
@@ -167,15 +175,47 @@ def _check_fit_args(method: Method, pair, steps: int, checkpoint_every, out, res
                 from None
 
 
+class RunLockedError(FitArgumentError):
+    """Another process is writing the run folder (``fit`` holds one lock per run folder)."""
+
+
+class _RunLock:
+    """An exclusive ``flock`` on ``run_dir/.lock`` for as long as a fit writes the folder; the
+    file holds the writer's process id, named in the refusal. The kernel drops the lock when
+    the process dies (``kill -9`` included), so a stale file never blocks."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / ".lock"
+        self.fd = None
+
+    def __enter__(self):
+        import fcntl
+        import os
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunLockedError(f"{self.path.parent}: another process (pid {holder}) is "
+                                 "writing this run; wait for it or stop it first") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        import os
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)  # while still held: leaves no file behind
+            os.close(self.fd)  # releases the flock
+            self.fd = None
+
+
 def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
-        device: str | torch.device = "auto", seed: int = 0, eval_every: int | None = None,
-        callbacks: Iterable[Callable[[FitEvent], None]] = (),
-        stop_event: threading.Event | None = None, out: str | Path | None = None,
-        checkpoint_every: int | None = None, resume_from: str | Path | None = None,
-        max_grad_norm: float | None = None, tensorboard: bool = False,
-        save_data: bool = False, keep_checkpoints: bool = False, evaluate: bool = True,
-        extra: dict | None = None, ema: float | None = None,
-        augment: bool | None = None) -> FitResult:
+        out: str | Path | None = None, resume_from: str | Path | None = None,
+        **kwargs) -> FitResult:
     """Train ``method`` on ``pair`` for ``steps`` steps and return what happened.
 
     - ``eval_every`` (default: steps // 10, at least 1) evaluates target and source test
@@ -205,6 +245,23 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
       <= 2 px), the same for every method, baselines included. Images only.
     Both are recorded in the run's ``fit`` settings (and a resume keeps them).
     """
+    folder = resume_from if resume_from is not None else out
+    if folder is None:
+        return _fit(method, pair, steps, out=out, resume_from=resume_from, **kwargs)
+    with _RunLock(Path(folder)):
+        return _fit(method, pair, steps, out=out, resume_from=resume_from, **kwargs)
+
+
+def _fit(method: Method, pair: DomainPair, steps: int | None = None, *,
+        device: str | torch.device = "auto", seed: int = 0, eval_every: int | None = None,
+        callbacks: Iterable[Callable[[FitEvent], None]] = (),
+        stop_event: threading.Event | None = None, out: str | Path | None = None,
+        checkpoint_every: int | None = None, resume_from: str | Path | None = None,
+        max_grad_norm: float | None = None, tensorboard: bool = False,
+        save_data: bool = False, keep_checkpoints: bool = False, evaluate: bool = True,
+        extra: dict | None = None, ema: float | None = None,
+        augment: bool | None = None) -> FitResult:
+    """The body of :func:`fit`, which holds the run folder's lock around it."""
     state = tensors = None
     if resume_from is not None:
         info, state, tensors = runs.read_checkpoint(resume_from)
@@ -218,7 +275,16 @@ def fit(method: Method, pair: DomainPair, steps: int | None = None, *,
         ema = ema if ema is not None else fs.get("ema")
         augment = augment if augment is not None else fs.get("augment", False)
         seed = state["seed"]
-    steps = int(steps if steps is not None else method.default_steps)
+    steps = _whole("steps", steps if steps is not None else method.default_steps)
+    seed = _whole("seed", seed)
+    if not 0 <= seed < 2 ** 32:
+        raise FitArgumentError(f"seed must be in 0 .. 2**32-1, got {seed}")
+    if max_grad_norm is not None and not (isinstance(max_grad_norm, (int, float))
+                                          and not isinstance(max_grad_norm, bool)
+                                          and math.isfinite(max_grad_norm)
+                                          and max_grad_norm > 0):
+        raise FitArgumentError(f"max_grad_norm must be a finite number > 0 (or None), got "
+                               f"{max_grad_norm!r}")
     augment = bool(augment)
     _check_fit_args(method, pair, steps, checkpoint_every, out, resume_from, tensorboard)
     if ema is not None and not 0.0 < float(ema) < 1.0:

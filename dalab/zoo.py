@@ -234,7 +234,8 @@ MAX_ENTRY_BYTES = 8 * 2**20  # larger entries are not shipped (pretrained/ < 60 
 def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
                      methods: "list[str] | None" = None, log=print,
                      max_bytes: int = MAX_ENTRY_BYTES,
-                     select: "tuple[str, object, bool] | None" = None) -> "list[dict]":
+                     select: "tuple[str, object, bool] | None" = None, force: bool = False,
+                     kept: "list[str] | None" = None) -> "list[dict]":
     """Fill the zoo from benchmark runs (``bench_dir/<src>_to_<tgt>/<method>/seed<k>``, as ``dalab bench`` lays them out): for
     every (method, pair) with finished runs, the seed with the best held-out target-train
     accuracy (:func:`select_best`) is added as ``<method>_<src>_to_<tgt>``. Diverged or
@@ -243,7 +244,11 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
     entry of that name alone (the bridge at App. B's widths is ~11 MiB: the shipped bridge
     entries are smaller runs added with :func:`add_run`, see pretrained/README.md).
     ``select = (name, fn(run_dir) -> float, higher_is_better)`` picks the seed by another
-    score (a label-free one, from the CLI); its name goes into every entry's note."""
+    score (a label-free one, from the CLI); its name goes into every entry's note.
+
+    An entry already in the zoo is never replaced unless ``force`` (``dalab zoo build
+    --force``); its name is appended to ``kept`` and the log says what the candidate would have
+    been. Replaced by a run of lower target accuracy, the log says so."""
     groups: dict[tuple, list[Path]] = {}
     for cfg in sorted(Path(bench_dir).glob("*/*/*/" + CONFIG)):
         try:
@@ -269,6 +274,18 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
             continue
         label, fn, higher = select or ("held-out target train accuracy (oracle)", None, True)
         best, scores = select_best(run_dirs, fn, higher)
+        new_acc = read_run_info(best)["accuracy"].get("target_test", float("nan"))
+        old = next((e for e in _entries_or_none(root) if e.get("name") == name), None)
+        old_acc = (old or {}).get("accuracy", {}).get("target_test", float("nan"))
+        if old is not None and not force:
+            log(f"{name}: already in the zoo (target {old_acc:.4f}), kept; the candidate "
+                f"{best.name} has {new_acc:.4f}. `dalab zoo build --force` replaces it")
+            if kept is not None:
+                kept.append(name)
+            continue
+        if old is not None and new_acc < old_acc:
+            log(f"{name}: replaced (--force) by a WORSE run: target {old_acc:.4f} -> "
+                f"{new_acc:.4f}")
         note = (f"best of {len(run_dirs)} seed(s) on {label}: "
                 + ", ".join(f"{d.name} {s:.6g}" for d, s in zip(run_dirs, scores)))
         e = add_run(best, name, root=root, note=note)
@@ -276,6 +293,13 @@ def build_from_bench(bench_dir: str | Path, root: str | Path | None = None,
             f"{e['accuracy']['target_test']:.4f}, {e['bytes'] / 2**20:.2f} MiB")
         added.append(e)
     return added
+
+
+def _entries_or_none(root) -> "list[dict]":
+    try:
+        return list(root)
+    except (ZooError, OSError, ValueError, RecursionError):
+        return []
 
 
 def remove(name: str, root: str | Path | None = None) -> None:

@@ -45,6 +45,9 @@ def _coerce(name: str, typ, raw):
 
 
 MAX_INT = 2 ** 31 - 1  # no count in any config comes near it
+MAX_WIDTH = 1 << 16   # a layer width or latent size above this would not fit in memory
+WIDTH_WORDS = ("dim", "hidden", "width", "channels")
+UNIT_WORDS = ("ema", "momentum", "decay")  # averaging factors: 0 <= value < 1
 
 
 def _check_range(name: str, default, val):
@@ -54,6 +57,11 @@ def _check_range(name: str, default, val):
         return
     if isinstance(val, int) and abs(val) > MAX_INT:
         raise ConfigError(f"{name}={val} is too large (at most {MAX_INT})")
+    if isinstance(val, int) and any(w in name for w in WIDTH_WORDS) and val > MAX_WIDTH:
+        raise ConfigError(f"{name}={val} is too large for a layer width or latent size (at "
+                          f"most {MAX_WIDTH}; the weights would not fit in memory)")
+    if isinstance(val, float) and any(w in name for w in UNIT_WORDS) and not 0 <= val < 1:
+        raise ConfigError(f"{name}={val}: an averaging factor must be in [0, 1)")
     if isinstance(default, bool) or not isinstance(default, (int, float)):
         return
     if isinstance(val, int) and isinstance(default, int) and default >= 1 and val < 1:
@@ -76,6 +84,11 @@ def make_config(cls, values: dict | None = None, overrides: list[str] | None = N
     """``cls(**values)`` with every value type-checked, then ``key=value`` overrides applied."""
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
+    if isinstance(overrides, (str, bytes)) or (
+            overrides is not None and not all(isinstance(o, str) for o in overrides)):
+        raise ConfigError(f"overrides must be a list of 'key=value' strings, got "
+                          f"{overrides!r}" + (f" (write [{overrides!r}])"
+                                              if isinstance(overrides, str) else ""))
     merged = dict(values or {})
     for item in overrides or []:
         if "=" not in item:

@@ -1,0 +1,150 @@
+"""Issue 24 ("Nothing lost, nothing silent"), by class: data that existed survives, values are
+validated before work starts (naming the argument), one writer per run folder. Each class as
+parametrised cases; docs/reliability.md has the before/after table."""
+import math
+import shutil
+import threading
+
+import pytest
+
+from dalab import zoo
+from dalab.cli import main
+from dalab.methods import ConfigError
+from dalab.methods.config import make_config
+from dalab.methods.cdlm import CDLMConfig
+from dalab.train import FitArgumentError, RunLockedError, _RunLock, fit, prepare, train
+
+TRAIN = ["train", "--method", "dann", "--source", "ellipse-1", "--target", "ellipse-2", "-q"]
+
+
+def _err(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+# -- 1. data that existed survives -------------------------------------------------------------
+@pytest.mark.parametrize("files", [["notes.txt"], ["metrics.csv", "model.safetensors"],
+                                   ["checkpoints/step-000001/x"]])
+def test_train_out_refuses_a_folder_that_holds_files_but_no_run(tmp_path, capsys, files):
+    out = tmp_path / "mine"
+    for f in files:
+        (out / f).parent.mkdir(parents=True, exist_ok=True)
+        (out / f).write_text("precious")
+    for extra in ([], ["--force"]):
+        assert main(TRAIN + ["--steps", "5", "--out", str(out), *extra]) == 2
+        assert "not a dalab run" in _err(capsys)
+    assert all((out / f).read_text() == "precious" for f in files)
+    assert sorted(p.name for p in out.iterdir()) == sorted({f.split("/")[0] for f in files})
+
+
+def test_zoo_build_keeps_shipped_entries_unless_forced_and_says_when_worse(tmp_path, capsys):
+    bench = tmp_path / "bench"
+    for steps, seed in ((30, 0), (2, 1)):
+        train("source_only", "ellipse-1", "ellipse-2", steps, seed=seed,
+              out=bench / "ellipse-1_to_ellipse-2" / "source_only" / f"seed{seed}")
+    root = tmp_path / "zoo"
+    (first,) = zoo.build_from_bench(bench, root=root, log=lambda s: None)
+    logs, kept = [], []
+    assert zoo.build_from_bench(bench, root=root, log=logs.append, kept=kept) == []
+    assert kept == [first["name"]] and "kept" in logs[0] and "--force" in logs[0]
+    assert zoo.entry(first["name"], root)["sha256"] == first["sha256"]
+    # forced, from a folder whose only run is worse: replaced, and the log says so
+    shutil.rmtree(bench / "ellipse-1_to_ellipse-2" / "source_only" / "seed0")
+    logs.clear()
+    (second,) = zoo.build_from_bench(bench, root=root, log=logs.append, force=True)
+    worse = second["accuracy"]["target_test"] < first["accuracy"]["target_test"]
+    assert ("WORSE" in " ".join(logs)) == worse
+
+
+def test_timings_never_writes_an_empty_or_partial_report_by_default(tmp_path, capsys,
+                                                                    monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "timings.md").write_text("committed\n")
+    assert main(["timings", "--no-speed", "--no-embed", "--no-zoo"]) == 2
+    assert "nothing to measure" in _err(capsys)
+    assert main(["timings", "--no-speed", "--no-embed"]) == 0
+    assert "left as it is" in _err(capsys)
+    assert (tmp_path / "docs" / "timings.md").read_text() == "committed\n"
+
+
+# -- 4. validate before work starts, naming the argument ---------------------------------------
+@pytest.mark.parametrize("args,says", [
+    (["--seed", "-1"], "--seed"), (["--split-seed", str(2 ** 40)], "--split-seed"),
+    (["--seed", "1.5"], "--seed"),
+    (["--set", "disc_hidden=2147483647"], "disc_hidden"),
+    (["--set", "momentum=1.5"], "momentum"),
+])
+def test_cli_values_out_of_range_are_refused_naming_the_argument(tmp_path, capsys, args, says):
+    with pytest.raises(SystemExit) as e:  # argparse's own checks exit 2
+        raise SystemExit(main(TRAIN + ["--steps", "5", "--out", str(tmp_path / "r"), *args]))
+    assert e.value.code == 2
+    assert says in _err(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("over,says", [(["ema=5"], "ema"), (["ema=-0.1"], "ema"),
+                                       (["latent_dim=2000000000"], "latent_dim"),
+                                       ("ema=0.5", "list of 'key=value'")])
+def test_config_values_that_would_blow_up_are_refused(over, says):
+    with pytest.raises(ConfigError, match=says):
+        make_config(CDLMConfig, overrides=over)
+
+
+@pytest.mark.parametrize("kw,says", [({"steps": 1.5}, "steps"), ({"steps": True}, "steps"),
+                                     ({"max_grad_norm": -1.0}, "max_grad_norm"),
+                                     ({"max_grad_norm": math.nan}, "max_grad_norm"),
+                                     ({"seed": -1}, "seed"), ({"seed": 2 ** 40}, "seed")])
+def test_api_fit_arguments_are_checked_before_training(kw, says):
+    m, pair = prepare("dann", "ellipse-1", "ellipse-2")
+    kw = {"steps": 3, **kw}
+    with pytest.raises(FitArgumentError, match=says):
+        fit(m, pair, kw.pop("steps"), **kw)
+
+
+@pytest.mark.parametrize("flags", [["--method", "dann"], ["--steps", "9"], ["--set", "lr=0.1"],
+                                   ["--out", "elsewhere"], ["--seed", "3"],
+                                   ["--source", "ellipse-1"]])
+def test_resume_refuses_flags_that_contradict_the_run(tmp_path, capsys, flags):
+    run = tmp_path / "r"
+    assert main(TRAIN + ["--steps", "4", "--out", str(run), "--checkpoint-every", "2"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "-q", *flags]) == 2
+    err = _err(capsys)
+    assert "--resume continues the run" in err and flags[0] in err
+    assert not (tmp_path / "elsewhere").exists()
+
+
+# -- one writer per run folder -----------------------------------------------------------------
+def test_a_second_writer_of_a_run_folder_is_refused_with_the_first_ones_pid(tmp_path):
+    import os
+    run = tmp_path / "r"
+    m, pair = prepare("dann", "ellipse-1", "ellipse-2")
+    with _RunLock(run):
+        with pytest.raises(RunLockedError, match=f"pid {os.getpid()}"):
+            fit(m, pair, 3, out=run)
+    assert not (run / "metrics.csv").exists()
+    res = fit(m, pair, 3, out=run)  # the lock is gone with its holder
+    assert res.status == "finished" and not (run / ".lock").exists()
+
+
+def test_two_fits_started_together_into_one_folder_leave_one_clean_run(tmp_path):
+    run = tmp_path / "r"
+    outcomes = []
+
+    def go(seed):
+        m, pair = prepare("dann", "ellipse-1", "ellipse-2", seed=seed)
+        try:
+            outcomes.append(fit(m, pair, 200, out=run, seed=seed).status)
+        except RunLockedError as e:
+            outcomes.append(str(e))
+    threads = [threading.Thread(target=go, args=(k,)) for k in (0, 1)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    steps = [ln.split(",")[0] for ln in (run / "metrics.csv").read_text().splitlines()[1:]]
+    # one after the other, or one refused: never two writers interleaved
+    if any("another process" in o for o in outcomes):
+        assert steps == [str(k) for k in range(1, 201)]
+    else:
+        assert outcomes == ["finished", "finished"]
