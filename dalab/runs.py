@@ -293,8 +293,8 @@ def read_checkpoint(run_dir: str | Path) -> tuple[dict, dict, dict]:
     try:
         state = json.loads((d / STATE_JSON).read_text())
         tensors = load_file(str(d / STATE_TENSORS))
-    except (OSError, ValueError, SafetensorError) as e:
-        raise RunError(f"{d}: unreadable checkpoint ({e})") from None
+    except (OSError, ValueError, SafetensorError, RecursionError) as e:
+        raise RunError(f"{d}: unreadable checkpoint ({type(e).__name__}: {e})") from None
     return info, state, tensors
 
 
@@ -505,6 +505,9 @@ def read_run_info(run_dir: str | Path) -> dict:
         info = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RunError(f"{path}: not a readable JSON run description ({e})") from None
+    except RecursionError:
+        raise RunError(f"{path}: not a readable JSON run description (nested too deeply)") \
+            from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise RunError(f"{path}: not a dalab run (format {info.get('format') if isinstance(info, dict) else None!r}, "
                        f"expected {FORMAT!r})")

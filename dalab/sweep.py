@@ -98,9 +98,9 @@ def read_spec(out: str | Path) -> dict:
     path = Path(out) / SPEC_FILE
     try:
         spec = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise SweepError(f"{out}: no readable {SPEC_FILE} ({e})") from None
-    if spec.get("format") != FORMAT:
+    except (OSError, ValueError, RecursionError) as e:
+        raise SweepError(f"{out}: no readable {SPEC_FILE} ({type(e).__name__}: {e})") from None
+    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
         raise SweepError(f"{path}: not a {FORMAT} file")
     return spec
 

@@ -75,7 +75,9 @@ def _read_index(root: Path, strict: bool = True) -> dict:
                              f"{FORMAT!r})")
         if not isinstance(index.get("entries"), type([])):
             raise ValueError("'entries' is not a list")
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        if isinstance(e, RecursionError):
+            e = ValueError("nested too deeply")
         if strict:
             raise ZooError(f"{path}: unreadable zoo index ({e})") from None
         return {"format": FORMAT, "entries": [],

@@ -37,16 +37,19 @@ ALLOWED: dict[str, set[str]] = {
     "experiments": _BASE | {"data", "nn", "losses", "methods", "runs", "train"},
     # the public Python API (`import dalab`): above the core it re-exports
     "api": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis"},
-    "bench": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis"},
+    # the benchmark's recipes: one per method (what `dalab bench` trains)
+    "recipes": _BASE | {"methods"},
+    "bench": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis",
+                      "recipes"},
     "timings": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis"},
     # training-time sweeps on Ray: the benchmark's layer, and it reuses the benchmark's pieces
     "sweep": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis",
-                      "bench"},
+                      "recipes", "bench"},
     "cli": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis",
-                    "bench", "timings", "sweep"},
+                    "recipes", "bench", "timings", "sweep"},
     "__main__": {"cli"},
     "ui": _BASE | {"data", "nn", "losses", "methods", "runs", "train", "zoo", "analysis",
-                   "experiments", "api", "bench", "timings", "sweep", "cli"},
+                   "experiments", "api", "recipes", "bench", "timings", "sweep", "cli"},
 }
 ALLOWED["__init__"] = set()  # the root imports nothing: `import dalab` stays cheap
 # ...except its __getattr__ (PEP 562), which loads the public API on first use of

@@ -148,3 +148,49 @@ def test_two_fits_started_together_into_one_folder_leave_one_clean_run(tmp_path)
         assert steps == [str(k) for k in range(1, 201)]
     else:
         assert outcomes == ["finished", "finished"]
+
+
+# -- 2. no traceback reaches a user: deeply nested JSON is unreadable, not a crash ------------
+DEEP = "[" * 200_000 + "]" * 200_000
+
+
+def test_deeply_nested_json_is_an_unreadable_file_everywhere(tmp_path, capsys):
+    from dalab import bench, runs
+    from dalab.ui.models import load_results
+    run = tmp_path / "r"
+    assert main(TRAIN + ["--steps", "3", "--out", str(run)]) == 0
+    (run / "config.json").write_text(DEEP)
+    with pytest.raises(runs.RunError, match="nested too deeply"):
+        runs.read_run_info(run)
+    assert main(["eval", str(run)]) == 2
+    assert "nested too deeply" in _err(capsys)
+    root = tmp_path / "zoo"
+    root.mkdir()
+    (root / "index.json").write_text(DEEP)
+    entries, problems = zoo.scan(root)
+    assert entries == [] and "nested too deeply" in problems[0]
+    assert load_results(tmp_path / "zoo" / "index.json")[0] == []
+    # a campaign folder with a nested-JSON run: left out of the table, listed as unreadable
+    b = tmp_path / "bench" / "a_to_b" / "dann" / "seed0"
+    b.mkdir(parents=True)
+    (b / "config.json").write_text(DEEP)
+    (b / "recipe.json").write_text(DEEP)
+    assert bench.summarize(tmp_path / "bench") == []
+    assert bench.incomplete_runs(tmp_path / "bench") == ["a_to_b/dann/seed0 (unreadable)"]
+    assert bench.recipe_of(b) is None
+
+
+def test_streamlit_shows_visitors_no_stack_traces():
+    """client.showErrorDetails "type" in the config file and in both launchers' flags."""
+    import tomllib
+    from pathlib import Path
+
+    from dalab.ui.launch import commands
+    from dalab.ui.serve import STREAMLIT_FLAGS
+    root = Path(__file__).resolve().parents[1]
+    cfg = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert cfg["client"]["showErrorDetails"] == "type"
+    cmd = commands("127.0.0.1", 8501, 7860, "runs")["streamlit"]
+    for argv in (cmd, list(STREAMLIT_FLAGS)):
+        i = argv.index("--client.showErrorDetails")
+        assert argv[i + 1] == "type"

@@ -91,7 +91,7 @@ def load_embedding(path: Path) -> Embedding | None:
 def _load_json(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 

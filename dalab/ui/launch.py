@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from .serve import STREAMLIT_FLAGS
+
 ROOT = Path(__file__).resolve().parents[2]   # the repository: app.py lives there
 STOP_GRACE_S = 10.0                          # SIGTERM first, SIGKILL after this long
 
@@ -45,8 +47,7 @@ def commands(host: str, streamlit_port: int, gradio_port: int, runs_dir: str) ->
     return {
         "streamlit": [py, "-m", "streamlit", "run", str(ROOT / "app.py"),
                       "--server.address", host, "--server.port", str(streamlit_port),
-                      "--server.headless", "true", "--server.fileWatcherType", "none",
-                      "--browser.gatherUsageStats", "false"],  # = .streamlit/config.toml
+                      *STREAMLIT_FLAGS],  # = .streamlit/config.toml
         "gradio": [py, "-m", "dalab.ui.gradio_app", "--host", host, "--port",
                    str(gradio_port), "--runs-dir", runs_dir],
     }

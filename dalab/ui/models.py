@@ -210,7 +210,7 @@ def load_results(path: str | Path) -> tuple[list[dict], str | None]:
 
     try:
         rows = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         return [], f"{path} could not be read ({e}); rerun `python -m dalab bench --summarize-only`."
     if not isinstance(rows, list):
         return [], f"{path} does not hold a list of benchmark rows."

@@ -11,6 +11,12 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+# The settings of .streamlit/config.toml, repeated as flags because that file is read only
+# from the working directory. showErrorDetails "type": a visitor sees the exception's type and
+# a generic message; the message, trace and server paths go to the server's log (issue 24).
+STREAMLIT_FLAGS = ("--server.headless", "true", "--server.fileWatcherType", "none",
+                   "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "type")
+
 ROOT = Path(__file__).resolve().parents[2]
 # the URL path of every page: st.navigation names a page after its file (home is "/")
 PAGE_PATHS = ["", "datasets", "kl_gap", "latent", "alignment", "modulation", "bridge", "train",
@@ -43,9 +49,7 @@ def streamlit_server(cwd: str | Path | None = None, env: dict | None = None,
     only read from the working directory."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--server.address", "127.0.0.1", *STREAMLIT_FLAGS]
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, cwd=str(cwd or ROOT), env={**os.environ, **(env or {})},
                             stdout=out, stderr=subprocess.STDOUT)
