@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 EXIT_USAGE = 2
 
 
@@ -438,10 +436,10 @@ def _sweep(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .analysis.selection import SCORES as SELECTION_SCORES  # numpy only: cheap
-    from .methods import METHODS
+    from . import __version__
 
     p = argparse.ArgumentParser(prog="dalab", description="dalab: a domain-adaptation lab")
+    p.add_argument("--version", action="version", version=f"dalab {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     m = sub.add_parser("methods", help="list the registered methods")
     m.add_argument("-v", "--verbose", action="store_true", help="show config defaults")
@@ -457,8 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.set_defaults(func=_data_show)
 
     t = sub.add_parser("train", help="train a method on a source->target pair, or resume a run")
-    t.add_argument("--method", choices=list(METHODS), metavar="METHOD",
-                   help=f"one of: {', '.join(METHODS)}")
+    t.add_argument("--method", type=_method_name, metavar="METHOD",
+                   help="a registered method (`dalab methods` lists them)")
     t.add_argument("--source")
     t.add_argument("--target")
     t.add_argument("--steps", type=_positive_int, help="default: the method's default_steps")
@@ -530,8 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser("sweep", help="one method on one pair over a grid of config values x "
                         "seeds, each an ordinary resumable run, in parallel on Ray")
-    sw.add_argument("--method", required=True, choices=list(METHODS), metavar="METHOD",
-                    help=f"one of: {', '.join(METHODS)}")
+    sw.add_argument("--method", required=True, type=_method_name, metavar="METHOD",
+                    help="a registered method (`dalab methods` lists them)")
     sw.add_argument("--source", required=True)
     sw.add_argument("--target", required=True)
     sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
@@ -556,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     zb.add_argument("--bench-dir", default="bench")
     zb.add_argument("--methods", help="comma-separated (default: all found)")
     zb.add_argument("--select", default="held_out",
-                    choices=["held_out", *SELECTION_SCORES],
+                    choices=["held_out", *SELECTION_SCORES],  # = analysis.selection.SCORES
                     help="how the seed is chosen: held_out = target-train accuracy (an "
                          "oracle), or a label-free score (dalab.analysis.selection)")
     zb.add_argument("--force", action="store_true",
@@ -593,6 +591,20 @@ def _engine_args(parser) -> None:
     parser.add_argument("--augment", action="store_true",
                         help="small random affine jitter of the training images (rotation "
                              "<= 10 deg, scale 0.9-1.1, shift <= 2 px), as for every method")
+
+
+SELECTION_SCORES = ("prediction_entropy", "soft_neighborhood", "importance_weighted",
+                    "deep_embedded")  # dalab.analysis.selection.SCORES (tested equal)
+
+
+def _method_name(text: str) -> str:
+    """A registered method's name; the registry (and torch) is imported only to check one, so
+    ``dalab --help`` answers without them."""
+    from .methods import METHODS
+    if text not in METHODS:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from "
+                                         f"{', '.join(METHODS)})")
+    return text
 
 
 def _seed(text: str) -> int:
@@ -638,16 +650,18 @@ def _positive_int(s: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .data import DataError
-    from .methods import ConfigError, UnknownMethodError
-    from .runs import RunError
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("dalab: interrupted", file=sys.stderr)
+        return 130
     args.argv = argv
     try:
         return args.func(args)
-    except (DataError, ConfigError, UnknownMethodError, RunError, UsageError, ValueError) as e:
+    # DataError, ConfigError, UnknownMethodError and RunError are ValueErrors: not imported
+    # here, so that `dalab --help` needs neither torch nor scikit-learn
+    except (UsageError, ValueError) as e:
         print(f"dalab: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except TrainingFailed as e:

@@ -194,3 +194,33 @@ def test_streamlit_shows_visitors_no_stack_traces():
     for argv in (cmd, list(STREAMLIT_FLAGS)):
         i = argv.index("--client.showErrorDetails")
         assert argv[i + 1] == "type"
+
+
+# -- 6. the front door -------------------------------------------------------------------------
+def test_help_and_version_answer_without_torch_or_sklearn():
+    import subprocess
+    import sys
+
+    import dalab
+    from dalab.analysis.selection import SCORES
+    from dalab.cli import SELECTION_SCORES
+    assert SELECTION_SCORES == SCORES
+    code = ("import sys; from dalab.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'sklearn', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().endswith("[]")
+    v = subprocess.run([sys.executable, "-m", "dalab", "--version"], capture_output=True,
+                       text=True, check=True).stdout
+    assert v.strip() == f"dalab {dalab.__version__}"
+
+
+def test_ctrl_c_while_parsing_exits_130_with_one_line(monkeypatch, capsys):
+    import dalab.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["methods"]) == 130
+    assert _err(capsys).strip() == "dalab: interrupted"
