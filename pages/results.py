@@ -3,8 +3,8 @@ the sweeps under runs/sweep (label-free score and test accuracy per configuratio
 from pathlib import Path
 
 import streamlit as st
-from dalab.sweep import (SCORE_LABELS, SCORE_NAMES, SWEEP_ROOT, configurations, find_sweeps,
-                         read_spec, sweep_rows, table_rows)
+from dalab.sweep import (SCORE_LABELS, SCORE_NAMES, SWEEP_ROOT, SweepError, configurations,
+                         find_sweeps, read_spec, sweep_rows, table_rows)
 from dalab.ui.bench_runs import row_runs, runs_table
 from dalab.ui.figures import results_figure, row_curves_figure, sweep_heatmap_figure
 from dalab.ui.glossary import columns
@@ -83,8 +83,12 @@ def sweeps_section() -> None:
                 f"--steps 100`.")
         return
     folder = st.selectbox("Sweep", sweeps, format_func=lambda p: p.name, key="results.sweep")
-    spec = read_spec(folder)
-    rows = sweep_rows(folder, log=st.warning)
+    try:
+        spec = read_spec(folder)
+        rows = sweep_rows(folder, log=st.warning)
+    except (SweepError, OSError, ValueError) as e:
+        st.warning(f"This sweep cannot be shown: {e}. Pick another one.")
+        return
     st.caption(f"{spec['method']} {spec['source']}->{spec['target']}, {spec['steps']} steps, "
                f"{len(rows)} run(s) of {len(configurations(spec['grid'], spec['seeds']))}")
     table = table_rows(rows)

@@ -224,3 +224,42 @@ def test_ctrl_c_while_parsing_exits_130_with_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["methods"]) == 130
     assert _err(capsys).strip() == "dalab: interrupted"
+
+
+@pytest.mark.parametrize("page", ["modulation.py", "latent.py", "kl_gap.py"])
+def test_a_run_whose_npz_data_was_moved_is_explained_on_the_pages(app_env, page, tmp_path,
+                                                                  npz_domain):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from dalab.data.domains import load_domain
+    src, tgt = npz_domain("s", seed=0), npz_domain("t", seed=1)
+    run = Path("runs") / "moved"
+    train("cdlm", src, tgt, 3, seed=0, out=run, overrides=["latent_dim=16", "batch_size=16"])
+    Path(src.removeprefix("npz:")).rename(tmp_path / "elsewhere.npz")
+    load_domain.cache_clear()  # as a fresh server process would find it
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "pages" / page), default_timeout=120)
+    at.session_state["dalab_model"] = str(run)
+    at.run()
+    if page == "kl_gap.py":  # its link to a trained model is behind a toggle
+        at.toggle[0].set_value(True).run()
+    assert not at.exception, at.exception
+    if page != "latent.py":  # latent opens on the zoo's model; its picker is its own
+        assert any("data it was trained on does not" in e.value and "s.npz" in e.value
+                   for e in at.error), [e.value for e in at.error]
+
+
+def test_a_corrupt_sweep_json_is_a_warning_on_results(app_env):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    bad = Path("runs") / "sweep" / "dann_a_to_b"
+    bad.mkdir(parents=True)
+    (bad / "sweep.json").write_text("{ not json")
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "pages" / "results.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("cannot be shown" in w.value for w in at.warning), [w.value for w in at.warning]

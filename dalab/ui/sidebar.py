@@ -58,11 +58,30 @@ def load_model_or_explain(path: str, device: str = "cpu"):
     lacks) an error box naming the model and the cause, and the page stops there: one bad
     run never takes a page down. Call it before the page's cached work uses the model."""
     try:
-        return load_model(path, device)
+        model, info = load_model(path, device)
     except (RunError, OSError, ValueError, KeyError, TypeError) as e:
         st.error(f"This model cannot be loaded: {e}. Pick another one in the sidebar "
                  f"(or above).")
         st.stop()
+    problem = data_problem(info)
+    if problem:
+        st.error(f"This model loads, but the data it was trained on does not: {problem}. "
+                 f"Put the file back, or pick another model in the sidebar (or above).")
+        st.stop()
+    return model, info
+
+
+def data_problem(info: dict) -> str | None:
+    """Why the pair a run was trained on cannot be rebuilt (a custom ``npz:``/``folder:``
+    domain whose file was moved), or None. The pages build that pair for their batches; a
+    run whose data is gone is thus explained, not a traceback (issue 24)."""
+    from ..data import DomainPair
+    p = info.get("pair") or {}
+    try:
+        DomainPair(p["source"], p["target"], p.get("split_seed", 0))
+    except (OSError, ValueError, KeyError, TypeError) as e:  # DataError is a ValueError
+        return f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e)
+    return None
 
 
 def apply_model_link(models: list[dict]) -> None:
