@@ -263,3 +263,95 @@ def test_a_corrupt_sweep_json_is_a_warning_on_results(app_env):
     at.run()
     assert not at.exception, at.exception
     assert any("cannot be shown" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+# -- 3. bombs are refused from their headers --------------------------------------------------
+def _mnist_folder(root):
+    import importlib
+    files = importlib.import_module("dalab.data.files")
+    folder = root / "mnist"
+    folder.mkdir(parents=True)
+    return files, folder
+
+
+@pytest.mark.parametrize("case", ["inflates_past_header", "header_too_big"])
+def test_an_idx_gzip_bomb_stops_at_what_its_header_promises(tmp_path, monkeypatch, case):
+    import gzip
+    import struct
+    import tracemalloc
+
+    from dalab.data import DataError
+    monkeypatch.setenv("DALAB_DATA_DIR", str(tmp_path))
+    files, folder = _mnist_folder(tmp_path)
+    dims = (10, 28, 28) if case == "inflates_past_header" else (100_000, 100, 100)
+    body = bytes(64 << 20) if case == "inflates_past_header" else bytes(100)
+    data = bytes([0, 0, 8, 3]) + b"".join(struct.pack(">I", d) for d in dims) + body
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (folder / f"{name}.gz").write_bytes(gzip.compress(data, 1))
+    tracemalloc.start()
+    with pytest.raises(DataError, match="inflates past" if case == "inflates_past_header"
+                       else "may hold"):
+        files.load_mnist_full()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 << 20  # the 64 MB body was never inflated
+
+
+def test_a_usps_bz2_of_too_many_lines_is_refused(tmp_path, monkeypatch):
+    import bz2
+    import time
+
+    from dalab.data import DataError
+    from dalab.data import files
+    monkeypatch.setenv("DALAB_DATA_DIR", str(tmp_path))
+    (tmp_path / "usps").mkdir()
+    line = b"1 1:0.5\n"
+    for name in ("usps.bz2", "usps.t.bz2"):
+        (tmp_path / "usps" / name).write_bytes(bz2.compress(line * 1_000_000))
+    t0 = time.perf_counter()
+    with pytest.raises(DataError, match="more than the 20,000"):
+        files.load_usps()
+    assert time.perf_counter() - t0 < 10
+
+
+@pytest.mark.parametrize("shape,says", [((2, 16000, 16000), "pixels each"),
+                                        ((600_000, 1000, 1000), "at most")])
+def test_an_npz_whose_header_promises_too_much_is_refused_before_loading(tmp_path, shape,
+                                                                         says):
+    import zipfile
+
+    import numpy as np
+
+    from dalab.data import DataError
+    from dalab.data.files import load_npz
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        header = np.lib.format.header_data_from_array_1_0(np.zeros((1, 1), np.uint8))
+        header["shape"] = shape
+        with z.open("x.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, header)
+            f.write(bytes(1 << 20))  # a sliver of the promised data
+        with z.open("y.npy", "w") as f:
+            np.lib.format.write_array(f, np.zeros(2, np.int64))
+    with pytest.raises(DataError, match=says):
+        load_npz(path)
+
+
+def test_a_huge_drawing_is_refused_before_its_pixels_are_converted():
+    import tracemalloc
+
+    import numpy as np
+
+    from dalab.ui.translate import MAX_PIXELS, InputError, preprocess
+    canvas = np.zeros((4096, 4096, 4), np.uint8)  # a 16 MP RGBA sketchpad composite
+    canvas[1000:3000, 2000:2100] = 255
+    tracemalloc.start()
+    with pytest.raises(InputError, match="4 megapixels"):
+        preprocess({"composite": canvas})
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20 and MAX_PIXELS == 2048 * 2048
+    ok = np.zeros((512, 512, 4), np.uint8)
+    ok[100:400, 240:270] = 255
+    assert preprocess({"composite": ok}).shape == (1, 28, 28)

@@ -167,14 +167,47 @@ def _find_idx(std: _Std) -> Path:
     raise std.missing(also=raw)
 
 
+MAX_VALUES = 1 << 29  # values (pixels x channels) one data file may hold: 512 M, 1.7 x SVHN's
+MAX_IMAGE_PIXELS = 4096 * 4096  # pixels of one image in an npz domain (they become 28 x 28)
+USPS_MAX_LINES = 20_000   # the standard files hold 7,291 and 2,007 samples
+USPS_MAX_TEXT = 64 << 20  # ~4 KB a sample: 64 MB is 16,000 full lines
+
+
+def _gunzip_idx(std: _Std, path: Path, data: bytes, ndim: int) -> bytes:
+    """Inflate a gzipped IDX file no further than its header promises (a gzip bomb whose
+    header says 60,000 x 28 x 28 stops one byte past 47 MB), and no header may promise more
+    than ``MAX_VALUES`` bytes."""
+    head_len = 4 + 4 * ndim
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        head = d.decompress(data, head_len)
+        if len(head) == head_len and head[:3] == b"\x00\x00\x08" and head[3] == ndim:
+            dims = [int(v) for v in np.frombuffer(head, ">u4", count=ndim, offset=4)]
+            size = int(np.prod(dims, dtype=np.int64))
+            if size > MAX_VALUES:
+                raise std.corrupt(path, f"its header says {' x '.join(map(str, dims))} = "
+                                        f"{size:,} bytes, more than the {MAX_VALUES:,} a data "
+                                        f"file may hold")
+            body = d.decompress(d.unconsumed_tail, size + 1)
+            if len(body) > size:
+                raise std.corrupt(path, f"inflates past the {size + head_len:,} bytes its "
+                                        f"header says ({' x '.join(map(str, dims))})")
+            if not d.eof and len(body) == size and d.decompress(d.unconsumed_tail, 1):
+                raise std.corrupt(path, "has trailing bytes after what its header says")
+            if not d.eof and len(body) < size:
+                raise std.corrupt(path, "bad gzip data (truncated: the compressed stream "
+                                        "ends before its end marker)")
+            return head + body
+        return head + d.decompress(d.unconsumed_tail, 64)  # a bad header: reported below
+    except (OSError, EOFError, zlib.error) as e:
+        raise std.corrupt(path, f"bad gzip data ({e or 'truncated'})") from None
+
+
 def _read_idx(std: _Std, path: Path, ndim: int) -> np.ndarray:
     """Parse an unsigned-byte IDX file (gzipped or not) into a uint8 array with ``ndim`` dims."""
     data = _read_bytes(std, path)
     if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
-            raise std.corrupt(path, f"bad gzip data ({e or 'truncated'})") from None
+        data = _gunzip_idx(std, path, data, ndim)
     elif path.suffix == ".gz" and data[:3] != b"\x00\x00\x08":
         raise std.corrupt(path, "not a gzip file (bad gzip header)")
     if len(data) < 4 + 4 * ndim:
@@ -248,12 +281,22 @@ def _read_usps(std: _Std, path: Path) -> tuple[np.ndarray, np.ndarray]:
     if data[:3] != b"BZh":
         raise std.corrupt(path, "not a bz2 file (bad bz2 header)")
     try:
-        text = bz2.decompress(data).decode("ascii")
+        d = bz2.BZ2Decompressor()
+        raw = d.decompress(data, USPS_MAX_TEXT + 1)  # bounded: a bz2 bomb stops here
+        if len(raw) > USPS_MAX_TEXT:
+            raise std.corrupt(path, f"inflates past {USPS_MAX_TEXT >> 20} MB of text (the "
+                                    f"standard USPS files are about 20 MB)")
+        text = raw.decode("ascii")
     except (OSError, EOFError, ValueError) as e:  # UnicodeDecodeError is a ValueError
+        if isinstance(e, DataError):
+            raise
         raise std.corrupt(path, f"bad bz2 data or not text ({e})") from None
     lines = [(i, s) for i, s in enumerate(text.splitlines(), 1) if s.strip()]
     if not lines:
         raise std.corrupt(path, "no samples in it")
+    if len(lines) > USPS_MAX_LINES:
+        raise std.corrupt(path, f"{len(lines):,} samples, more than the {USPS_MAX_LINES:,} a "
+                                f"USPS file may hold (the standard ones: 7,291 and 2,007)")
     x = np.zeros((len(lines), _USPS_FEATURES), np.float32)  # libsvm: missing feature = 0
     y = np.zeros(len(lines), np.int64)
     for row, (lineno, line) in enumerate(lines):
@@ -540,11 +583,38 @@ def _npz_arrays(p: Path, f) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         if missing:
             raise DataError(f"npz domain: {p} has no array {' and no array '.join(missing)}; "
                             f"it holds: {', '.join(keys) or 'no arrays'}")
+        _check_npz_shapes(p, npz)
         try:
             return npz["x"], npz["y"], (npz["classes"] if "classes" in keys else None)
         except Exception as e:  # object arrays need pickle, truncated members, ...
             raise DataError(f"npz domain: cannot read the arrays of {p} "
                             f"({type(e).__name__}: {e})") from None
+
+
+def _check_npz_shapes(p: Path, npz) -> None:
+    """Read the shapes of ``x`` and ``y`` from their .npy headers, before any data: refuse an
+    archive that would hold more than ``MAX_VALUES`` values, or images of more than
+    ``MAX_IMAGE_PIXELS`` pixels (an npz of shape (2, 16000, 16000) would take 0.5 GB)."""
+    for key in ("x", "y"):
+        try:
+            with npz.zip.open(f"{key}.npy") as member:
+                version = np.lib.format.read_magic(member)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _, _ = read(member, max_header_size=1 << 16)
+        except Exception as e:  # noqa: BLE001 (reported as unreadable)
+            raise DataError(f"npz domain: cannot read the header of array {key} in {p} "
+                            f"({type(e).__name__}: {e})") from None
+        n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if n > MAX_VALUES:
+            raise DataError(f"npz domain: {p}: array {key} has shape {tuple(shape)} "
+                            f"({n:,} values); a domain file may hold at most {MAX_VALUES:,}")
+        if key == "x" and len(shape) >= 3:
+            hw = sorted(shape[1:], reverse=True)[:2]  # (N,H,W), (N,H,W,C), (N,C,H,W)
+            if hw[0] * hw[1] > MAX_IMAGE_PIXELS:
+                raise DataError(f"npz domain: {p}: images of shape {tuple(shape[1:])} have "
+                                f"more than {MAX_IMAGE_PIXELS:,} pixels each (4096 x 4096); "
+                                f"they are resized to 28 x 28: resize them first")
 
 
 def check_images(x: np.ndarray, where: str) -> np.ndarray:

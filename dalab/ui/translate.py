@@ -22,7 +22,8 @@ from ..methods import list_methods
 
 MIN_SIDE = 8                 # smaller images carry no recognisable digit
 MAX_SIDE = 4096              # longer sides are refused (a 6000 x 6000 upload is)
-MAX_PIXELS = 4096 * 4096     # 16 MP: decoding more would cost the server seconds and 64+ MB
+MAX_PIXELS = 2048 * 2048     # 4 MP a request: a 16 MP RGBA drawing took ~0.6 GB to convert,
+                             # four at once +2.5 GB (issue 24); checked before any conversion
 MAX_FILE_BYTES = 10 * 1024 * 1024  # upload cap, also given to Gradio's max_file_size
 BOX = 20                     # MNIST: the digit fits a 20 x 20 box ...
 SIZE = 28                    # ... inside a 28 x 28 frame
@@ -69,6 +70,7 @@ def ink_map(img: np.ndarray) -> np.ndarray:
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
         raise InputError(f"Unsupported image layout {a.shape}: expected a grey, RGB or RGBA "
                          "picture.")
+    _check_size(a.shape[0], a.shape[1])  # before any float copy of the pixels
     if a.dtype == np.bool_:
         a = a.astype(np.float32)
     elif np.issubdtype(a.dtype, np.integer):
@@ -76,7 +78,6 @@ def ink_map(img: np.ndarray) -> np.ndarray:
     else:
         a = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
     a = np.clip(a, 0.0, 1.0)
-    _check_size(a.shape[0], a.shape[1])
     if a.ndim == 3 and a.shape[2] in (2, 4):
         alpha = a[..., -1]
         if alpha.min() < 0.99:           # transparency present: alpha is the ink
