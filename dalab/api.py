@@ -11,6 +11,7 @@ Everything here is a thin layer over :func:`dalab.train.fit`, :mod:`dalab.runs` 
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from .data import DataError, DomainPair, pair_from_arrays
@@ -25,14 +26,16 @@ __all__ = ["evaluate", "fit", "load", "load_pair", "pair_from_arrays", "resume"]
 
 def fit(method: str | Method, pair: DomainPair | tuple[str, str], steps: int | None = None, *,
         config: dict | None = None, overrides: list[str] | None = None, seed: int = 0,
-        split_seed: int = 0, out: str | Path | None = None,
+        split_seed: int = 0, out: str | Path | None = None, progress: bool | None = None,
         **fit_kwargs) -> tuple[Method, FitResult]:
     """Train ``method`` (a registered name, or a built :class:`Method`) on ``pair`` (a
     :class:`DomainPair`, e.g. from :func:`pair_from_arrays`, or ``(source, target)`` domain
     names) and return ``(model, result)``. ``config``/``overrides`` set config values (names:
     ``dalab methods -v``); ``out`` saves the run (``save_data=True`` keeps the arrays, so
     ``dalab eval`` can re-evaluate it); other keywords go to :func:`dalab.train.fit`
-    (``device``, ``eval_every``, ``checkpoint_every``, ``resume_from``, ``callbacks``, ...)."""
+    (``device``, ``eval_every``, ``checkpoint_every``, ``resume_from``, ``callbacks``, ...).
+    ``progress``: a progress bar (tqdm; in a notebook its widget); default: on where someone
+    watches (a terminal or a notebook), off otherwise."""
     if isinstance(pair, tuple):
         pair = DomainPair(*pair, split_seed=split_seed)
     if not isinstance(pair, DomainPair):
@@ -45,7 +48,22 @@ def fit(method: str | Method, pair: DomainPair | tuple[str, str], steps: int | N
         model = method
     else:
         model = build_for(method, pair, overrides=overrides, config=config, seed=seed)
-    result = _fit(model, pair, steps, seed=seed, out=out, **fit_kwargs)
+    notebook = "ipykernel" in sys.modules
+    if progress is None:
+        progress = notebook or sys.stderr.isatty()
+    if progress:
+        from .train import progress_bar
+        n = steps if steps is not None else model.default_steps
+        if fit_kwargs.get("resume_from") is not None:
+            from .runs import read_checkpoint
+            n = read_checkpoint(fit_kwargs["resume_from"])[1]["planned_steps"]
+        bar, cb = progress_bar(f"{model.name}", int(n), notebook=notebook)
+        fit_kwargs["callbacks"] = [*fit_kwargs.get("callbacks", ()), cb]
+    try:
+        result = _fit(model, pair, steps, seed=seed, out=out, **fit_kwargs)
+    finally:
+        if progress:
+            bar.close()
     return model, result
 
 

@@ -152,9 +152,15 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
             t0 = time.perf_counter()
             _write_recipe(run_dir, recipe)
 
-            def at_checkpoint(e, name=run_name(m, s, t, k)):
+            def at_checkpoint(e, name=run_name(m, s, t, k), tag=tag, t0=t0):
                 if e.kind == "checkpoint" and 0 < e.step < e.total:
                     maybe_commit(f"bench: {name} at step {e.step} of {e.total} (checkpoint)")
+                elif e.kind == "eval" and e.step < e.total:  # progress, every tenth of a run
+                    acc = e.metrics.get("target_test", e.metrics.get("source_test"))
+                    left = (time.perf_counter() - t0) / max(e.step, 1) * (e.total - e.step)
+                    log(f"{tag}: step {e.step}/{e.total}"
+                        + (f", target {acc:.4f}" if acc is not None else "")
+                        + f", ~{left / 60:.0f} min left")
             if state == "incomplete":
                 log(f"{tag}: resuming from its last checkpoint")
                 _, res, _ = resume(run_dir, device=device, callbacks=[at_checkpoint])

@@ -71,26 +71,9 @@ def _default_out(method: str, source: str, target: str, seed: int) -> Path:
 
 
 def _progress_bar(args, desc: str, total: int):
-    """A tqdm bar and the ``fit`` callback that drives it."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True, disable=args.quiet)
-    last = {}
-
-    def progress(ev):
-        if ev.kind == "step":
-            bar.update(1)
-            if ev.step % 20 == 0:
-                bar.set_postfix(loss=f"{ev.metrics['loss']:.3f}", **last, refresh=False)
-        elif ev.kind == "eval":
-            key = "target_test" if "target_test" in ev.metrics else "source_test"
-            last[key.replace("_test", "_acc")] = f"{ev.metrics[key]:.3f}"
-        elif ev.kind == "start":
-            bar.update(ev.step)
-            resumed = ev.metrics.get("resumed_from")
-            bar.write(f"device: {ev.metrics['device']}"
-                      + (f"; resumed at step {resumed}" if resumed is not None else ""))
-    return bar, progress
+    """A tqdm bar and the ``fit`` callback that drives it (:func:`dalab.train.progress_bar`)."""
+    from .train import progress_bar
+    return progress_bar(desc, total, disable=args.quiet)
 
 
 def _accuracy_line(acc: dict) -> str:
@@ -205,12 +188,22 @@ def _check_writable(out: Path) -> None:
 
 
 def _eval(args) -> int:
-    from .runs import load_pair, load_run, run_status
+    from .runs import CONFIG, load_pair, load_run, run_status
     from .train import evaluate_pair
 
-    method, info = load_run(args.run_dir, device=args.device)
+    run_dir = Path(args.run_dir)
+    if not (run_dir / CONFIG).is_file() and "/" not in args.run_dir and not run_dir.exists():
+        from . import zoo  # a zoo name, as dalab.load takes it (verified against the index)
+        try:
+            e = zoo.entry(args.run_dir)
+        except zoo.ZooError as err:
+            raise UsageError(f"{args.run_dir}: neither a run folder nor a zoo entry ({err})") \
+                from None
+        zoo.load(args.run_dir, device=args.device)  # the index's hash check
+        run_dir = zoo.zoo_dir() / e["path"]
+    method, info = load_run(run_dir, device=args.device)
     status = run_status(info)
-    pair = load_pair(args.run_dir, info)
+    pair = load_pair(run_dir, info)
     acc = evaluate_pair(method, pair)
     rec = info.get("accuracy", {})
     print(f"{info['method']} {pair.name} (seed {info['seed']}, {info['steps']} steps, "
@@ -577,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     tm.set_defaults(func=_timings)
 
     e = sub.add_parser("eval", help="evaluate a saved run on its pair's test splits")
-    e.add_argument("run_dir")
+    e.add_argument("run_dir", help="a run folder, or a zoo entry's name (dalab zoo list)")
     e.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
     e.set_defaults(func=_eval)
     return p

@@ -175,6 +175,37 @@ def _check_fit_args(method: Method, pair, steps: int, checkpoint_every, out, res
                 from None
 
 
+def progress_bar(desc: str, total: int, disable: bool = False, notebook: bool = False):
+    """``(bar, callback)``: a tqdm progress bar over ``total`` steps and the ``fit`` callback
+    that drives it (loss every 20 steps, the latest accuracy at each evaluation).
+    ``notebook``: tqdm's notebook-aware bar (``tqdm.auto``)."""
+    if notebook:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True, disable=disable)
+    last = {}
+
+    def progress(ev):
+        if ev.kind == "step":
+            bar.update(1)
+            if ev.step % 20 == 0:
+                bar.set_postfix(loss=f"{ev.metrics['loss']:.3f}", **last, refresh=False)
+        elif ev.kind == "eval":
+            key = "target_test" if "target_test" in ev.metrics else "source_test"
+            if key in ev.metrics:
+                last[key.replace("_test", "_acc")] = f"{ev.metrics[key]:.3f}"
+        elif ev.kind == "start":
+            bar.update(ev.step)
+            resumed = ev.metrics.get("resumed_from")
+            bar.write(f"device: {ev.metrics['device']}"
+                      + (f"; resumed at step {resumed}" if resumed is not None else ""))
+        elif ev.kind == "end":
+            bar.close()
+    return bar, progress
+
+
 class RunLockedError(FitArgumentError):
     """Another process is writing the run folder (``fit`` holds one lock per run folder)."""
 

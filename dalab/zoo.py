@@ -136,6 +136,13 @@ def entry(name: str, root: str | Path | None = None) -> dict:
     for e in entries:
         if e["name"] == name:
             return e
+    r = Path(root) if root else zoo_dir()
+    if not (r / INDEX).is_file():
+        raise ZooError(
+            f"unknown zoo entry {name!r}: there is no zoo at {r} (no {INDEX}). The pretrained "
+            f"zoo ships with the repository's pretrained/ folder, not with `pip install .`: "
+            f"point DALAB_ZOO_DIR at a checkout's pretrained/ folder, or install from a "
+            f"checkout with `pip install -e .`")
     valid = ", ".join(e["name"] for e in entries) or "(the zoo is empty)"
     raise ZooError(f"unknown zoo entry {name!r}; valid: {valid}")
 

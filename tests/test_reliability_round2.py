@@ -355,3 +355,40 @@ def test_a_huge_drawing_is_refused_before_its_pixels_are_converted():
     ok = np.zeros((512, 512, 4), np.uint8)
     ok[100:400, 240:270] = 255
     assert preprocess({"composite": ok}).shape == (1, 28, 28)
+
+
+def test_long_work_shows_progress_bench_logs_and_the_api_has_a_switch(tmp_path, capsys):
+    from dalab import api, recipes
+    from dalab.bench import run_bench
+    logs = []
+    run_bench(tmp_path, ["dann"], [("ellipse-1", "ellipse-2")], seeds=1,
+              recipes={"dann": recipes.Recipe("d", "dann", 50)}, log=logs.append)
+    assert any("step 25/50" in ln and "min left" in ln for ln in logs), logs
+    capsys.readouterr()
+    api.fit("dann", ("ellipse-1", "ellipse-2"), 20, progress=True)
+    assert "20/20" in capsys.readouterr().err
+    api.fit("dann", ("ellipse-1", "ellipse-2"), 20, progress=False)
+    assert "20/20" not in capsys.readouterr().err
+
+
+def test_the_front_door_eval_by_zoo_name_predict_any_image_and_a_missing_zoo(
+        tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    import dalab
+    from dalab.data import DataError
+    assert main(["eval", "cdlm_mnist_to_digits"]) == 0
+    assert "target_test" in capsys.readouterr().out
+    assert main(["eval", "no_such_entry"]) == 2
+    assert "neither a run folder nor a zoo entry" in _err(capsys)
+    model, _ = dalab.load("cdlm_mnist_to_digits")
+    rng = np.random.default_rng(0)
+    for x in (rng.integers(0, 256, (4, 64, 64), dtype=np.uint8),   # (N, H, W) uint8 64x64
+              rng.random((4, 28, 28, 3), dtype=np.float32),         # (N, H, W, C) RGB
+              rng.random((4, 1, 28, 28), dtype=np.float32)):        # the model's own shape
+        assert model.predict_numpy(x).shape == (4,)
+    with pytest.raises(DataError, match=r"\(N, 1, 28, 28\)"):
+        model.predict_numpy(rng.random((4, 5)))
+    monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "site-packages" / "pretrained"))
+    with pytest.raises(zoo.ZooError, match="DALAB_ZOO_DIR"):
+        dalab.load("cdlm_mnist_to_digits")

@@ -23,11 +23,10 @@ Splits (``split_seed``, stratified on the label, as the named domains):
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from .errors import DataError
 from .files import MAX_CLASSES, check_images, check_labels
-from .images import to_rgb
+from .images import to_gray, to_rgb
 from .pair import DomainPair
 
 
@@ -41,6 +40,29 @@ def _points(x, where: str) -> np.ndarray:
     if not np.isfinite(x).all():
         raise DataError(f"{where} holds nan or inf values")
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def model_inputs(x, input_shape: tuple[int, ...], where: str = "x") -> np.ndarray:
+    """``x`` as a model built for ``input_shape`` takes it: images in any layout
+    :func:`pair_from_arrays` accepts (``(N, H, W)``, ``(N, H, W, C)``, ``(N, C, H, W)``, uint8
+    or float, any size) resized to 28 x 28 and matched to the model's channels (grey <-> RGB);
+    points ``(N, D)`` checked against ``D``. A mismatch names the expected shape."""
+    x = np.asarray(x)
+    want = tuple(int(v) for v in input_shape)
+    if x.ndim >= 2 and tuple(x.shape[1:]) == want and x.dtype == np.float32:
+        return x
+    arr, kind = _inputs(x, where)
+    if len(want) == 1:
+        if kind != "points" or arr.shape[1] != want[0]:
+            raise DataError(f"{where} has shape {x.shape}; this model takes {want[0]}-D points "
+                            f"(N, {want[0]})")
+        return arr
+    if kind != "image":
+        raise DataError(f"{where} has shape {x.shape}; this model takes images "
+                        f"(N, {want[0]}, 28, 28) (or (N, H, W), (N, H, W, C) of any size)")
+    if arr.shape[1] != want[0]:
+        arr = to_rgb(arr) if want[0] == 3 else to_gray(arr)
+    return arr
 
 
 def _inputs(x, where: str) -> tuple[np.ndarray, str]:
@@ -64,6 +86,8 @@ def _split(x, y, fraction: float, seed: int, where: str):
     if n_test < 1 or n - n_test < 1:
         raise DataError(f"{where}: {n} samples cannot be split into train and test "
                         f"(test_fraction {fraction}); give at least 2")
+    from sklearn.model_selection import train_test_split  # lazily: 1.7 s of `dalab.load`
+
     idx = np.arange(n)
     try:
         tr, te = train_test_split(idx, test_size=n_test, random_state=seed, stratify=y)

@@ -183,7 +183,11 @@ class Method(nn.Module):
                       predict: Callable | None = None) -> np.ndarray:
         """Predicted classes ``(N,)`` of a numpy batch ``x`` (images ``(N, C, H, W)`` in
         [0, 1] or points ``(N, D)``), in eval mode (restored afterwards), on the method's
-        device, ``batch_size`` at a time. ``predict`` defaults to :meth:`predict`."""
+        device, ``batch_size`` at a time. ``predict`` defaults to :meth:`predict`. Images in
+        any layout and size :func:`dalab.pair_from_arrays` accepts are brought to the model's
+        ``input_shape`` first (:func:`dalab.data.arrays.model_inputs`)."""
+        from ..data.arrays import model_inputs
+        x = model_inputs(x, self.input_shape)
         logits = batched(predict or self.predict, x, batch_size, module=self)
         return logits.argmax(1) if len(logits) else np.zeros(0, np.int64)
 
