@@ -44,6 +44,9 @@ def _data_list(args) -> int:
 def _data_show(args) -> int:
     from .data import load_domain
 
+    if args.png and Path(args.png).is_dir():
+        raise UsageError(f"--png {args.png}: is a folder; give a file name "
+                         f"(e.g. {Path(args.png) / 'grid.png'})")
     d = load_domain(args.name, args.split_seed)
     print(f"{d.name}: {d.description}")
     print(f"kind {d.kind}, input shape {d.input_shape}, {d.num_classes} classes, "
@@ -58,9 +61,16 @@ def _data_show(args) -> int:
 
         arr = (image_grid(d.train.x, d.train.y, d.classes) if d.kind == "image"
                else points_plot(d.train.x, d.train.y))
-        Path(args.png).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(arr).save(args.png)
-        print(f"wrote {args.png}")
+        png = Path(args.png)
+        if png.is_dir():
+            raise UsageError(f"--png {png}: is a folder; give a file name (e.g. {png}/grid.png)")
+        try:
+            png.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(arr).save(png, format="PNG")
+        except (OSError, ValueError) as e:
+            raise UsageError(f"--png {png}: cannot write it ({getattr(e, 'strerror', None) or e})"
+                             ) from None
+        print(f"wrote {png}")
     return 0
 
 

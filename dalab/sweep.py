@@ -79,11 +79,23 @@ def configurations(grid: dict[str, list[str]], seeds: int) -> list[dict]:
 def run_name(values: dict[str, str], seed: int) -> str:
     """``lr=0.01,lambda_w=1_seed0`` (``defaults_seed0`` for an empty grid)."""
     text = ",".join(f"{k}={v}" for k, v in values.items()) or "defaults"
-    return f"{_clean(text)}_seed{seed}"
+    return f"{_short(_clean(text))}_seed{seed}"
+
+
+MAX_NAME = 120  # characters of a folder name made from values (file systems allow 255 bytes)
+
+
+def _short(name: str) -> str:
+    """``name`` if short enough for a folder, else its head and a hash of the whole (still
+    one name per configuration)."""
+    if len(name) <= MAX_NAME:
+        return name
+    import hashlib
+    return f"{name[:MAX_NAME - 13]}~{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 def sweep_dir(method: str, source: str, target: str, root: str | Path = SWEEP_ROOT) -> Path:
-    return Path(root) / _clean(f"{method}_{source}_to_{target}")
+    return Path(root) / _short(_clean(f"{method}_{source}_to_{target}"))
 
 
 def check_grid(method: str, grid: dict[str, list[str]]) -> None:

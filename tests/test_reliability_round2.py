@@ -392,3 +392,24 @@ def test_the_front_door_eval_by_zoo_name_predict_any_image_and_a_missing_zoo(
     monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "site-packages" / "pretrained"))
     with pytest.raises(zoo.ZooError, match="DALAB_ZOO_DIR"):
         dalab.load("cdlm_mnist_to_digits")
+
+
+@pytest.mark.parametrize("spec,says", [("npz:/tmp/" + "a" * 5000 + ".npz", "5009 characters"),
+                                       ("npz:~nosuchuser/x.npz", "not a user"),
+                                       ("folder:~nosuchuser/x", "not a user"),
+                                       ("folder:/tmp/" + "b" * 5000, "too long")])
+def test_unusable_paths_are_data_errors(capsys, spec, says):
+    assert main(["data", "show", spec]) == 2
+    assert says in _err(capsys)
+
+
+def test_png_onto_a_folder_or_under_a_file_and_long_sweep_names(tmp_path, capsys):
+    from dalab.sweep import run_name
+    assert main(["data", "show", "digits", "--png", str(tmp_path)]) == 2
+    assert "is a folder" in _err(capsys)
+    (tmp_path / "f").write_text("x")
+    assert main(["data", "show", "digits", "--png", str(tmp_path / "f" / "g.png")]) == 2
+    assert "cannot write it" in _err(capsys)
+    a, b = run_name({"lr": "1" * 300}, 0), run_name({"lr": "1" * 299 + "2"}, 0)
+    assert len(a) < 140 and a != b and a.endswith("_seed0")
+    (tmp_path / a).mkdir()  # a valid folder name

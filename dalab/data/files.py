@@ -484,11 +484,29 @@ def _image_array(im, path: Path) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(2, 0, 1))
 
 
+def user_path(path: str | Path, what: str) -> Path:
+    """A path a user typed (``npz:PATH``, ``folder:PATH``), ``~`` expanded, that exists: else a
+    :class:`DataError` naming it (an unknown ``~user``, a name too long for the file system,
+    a missing file), never an ``OSError``/``RuntimeError`` traceback."""
+    text = str(path)
+    short = text if len(text) <= 120 else f"{text[:60]}...{text[-40:]} ({len(text)} characters)"
+    try:
+        p = Path(text).expanduser()
+    except RuntimeError:
+        raise DataError(f"{what}: {short}: the ~user in it is not a user of this machine") \
+            from None
+    try:
+        p.stat()
+    except FileNotFoundError:
+        raise DataError(f"{what}: {short} does not exist") from None
+    except OSError as e:
+        raise DataError(f"{what}: {short}: {e.strerror or e}") from None
+    return p
+
+
 def load_folder(path: str | Path) -> Loaded:
     """A folder with one sub-folder per class (sorted names = classes) of image files."""
-    root = Path(path).expanduser()
-    if not root.exists():
-        raise DataError(f"folder domain: {root} does not exist")
+    root = user_path(path, "folder domain")
     if not root.is_dir():
         raise DataError(f"folder domain: {root} is not a folder (expected a folder with one "
                         f"sub-folder of images per class)")
@@ -545,9 +563,7 @@ def load_folder(path: str | Path) -> Loaded:
 
 def load_npz(path: str | Path) -> Loaded:
     """An ``.npz`` with arrays ``x`` (images) and ``y`` (labels), optionally ``classes``."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise DataError(f"npz domain: {p} does not exist")
+    p = user_path(path, "npz domain")
     if not p.is_file():
         raise DataError(f"npz domain: {p} is not a file")
     try:
