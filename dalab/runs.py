@@ -403,8 +403,9 @@ def load_pair(run_dir: str | Path, info: dict | None = None):
         try:
             with np.load(data, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as e:
-            raise RunError(f"{data}: unreadable saved data ({e})") from None
+        except Exception as e:  # noqa: BLE001 truncated zip (BadZipFile), EOFError, zlib...
+            raise RunError(f"{data}: unreadable saved data ({type(e).__name__}: {e}); the "
+                           f"run's weights are fine, its copy of the arrays is not") from None
         pair = pair_from_saved(arrays, p)
     else:
         pair = DomainPair(p["source"], p["target"], split_seed=p.get("split_seed", 0))

@@ -413,3 +413,33 @@ def test_png_onto_a_folder_or_under_a_file_and_long_sweep_names(tmp_path, capsys
     a, b = run_name({"lr": "1" * 300}, 0), run_name({"lr": "1" * 299 + "2"}, 0)
     assert len(a) < 140 and a != b and a.endswith("_seed0")
     (tmp_path / a).mkdir()  # a valid folder name
+
+
+def test_a_replaced_embedded_cache_is_rebuilt_not_trusted(tmp_path, monkeypatch):
+    import numpy as np
+
+    from dalab.data import embedded
+    monkeypatch.setenv("DALAB_CACHE_DIR", str(tmp_path))
+    loader = embedded.load_digits
+    x, y = loader()
+    path = next(tmp_path.glob("*.npz"))
+    np.savez(path, x=np.zeros_like(x), y=np.zeros_like(y), sha256=np.array("forged"))
+    x2, y2 = loader()
+    assert np.array_equal(x2, x) and np.array_equal(y2, y)
+    np.savez(path, x=np.zeros_like(x), y=np.zeros_like(y))  # a cache of another writer
+    assert np.array_equal(loader()[0], x)
+
+
+def test_a_truncated_data_npz_is_a_run_error(tmp_path, capsys):
+    import numpy as np
+
+    import dalab
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 2)).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype(int)
+    dalab.fit("dann", dalab.pair_from_arrays(x, y, x + 0.1, y), 5, out=tmp_path / "r",
+              save_data=True, progress=False)
+    data = tmp_path / "r" / "data.npz"
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    assert main(["eval", str(tmp_path / "r")]) == 2
+    assert "unreadable saved data" in _err(capsys)

