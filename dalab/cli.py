@@ -359,6 +359,13 @@ def _zoo_list(args) -> int:
     return 0
 
 
+def _zoo_reseal(args) -> int:
+    from . import zoo
+    names = zoo.reseal()
+    print(f"sealed {len(names)} entr{'y' if len(names) == 1 else 'ies'} of {zoo.zoo_dir()}")
+    return 0
+
+
 def _zoo_build(args) -> int:
     from . import zoo
 
@@ -560,6 +567,9 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=["held_out", *SELECTION_SCORES],  # = analysis.selection.SCORES
                     help="how the seed is chosen: held_out = target-train accuracy (an "
                          "oracle), or a label-free score (dalab.analysis.selection)")
+    zr = zsub.add_parser("reseal", help="check the zoo's entries and seal its index (entries "
+                                        "written before sealing)")
+    zr.set_defaults(func=_zoo_reseal)
     zb.add_argument("--force", action="store_true",
                     help="replace entries already in the zoo (default: keep them)")
     zb.set_defaults(func=_zoo_build)

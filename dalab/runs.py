@@ -123,8 +123,26 @@ def _write_weights(method: Method, path: Path) -> dict:
     return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
+SEALING = 1  # written inside every sealed config: a config with it and no seal was edited
+
+
 def _config_text(info: dict) -> str:
+    info = {**{k: v for k, v in info.items() if k != "sealed"}, "sealing": SEALING}
     return json.dumps({**info, "sealed": config_digest(info)}, indent=2, sort_keys=False)
+
+
+def reseal_config(run_dir: str | Path) -> bool:
+    """Seal the config.json of a run written before sealing existed (no ``sealed``, no
+    ``sealing``), after checking its weights against its recorded hash; a sealed config is
+    only checked. Returns whether it was (re)written. ``dalab zoo reseal`` uses it."""
+    run_dir = Path(run_dir)
+    info = read_run_info(run_dir)
+    check_sealed(run_dir, info)
+    if info.get("sealed") is not None:
+        return False
+    verified_weights(run_dir, info)
+    _write_config(run_dir, info)
+    return True
 
 
 def _write_config(run_dir: Path, info: dict) -> None:
@@ -556,6 +574,10 @@ def check_sealed(run_dir: str | Path, info: dict) -> None:
     """Refuse a config.json edited after dalab wrote it. Runs written before sealing existed
     (no ``sealed`` field, e.g. older zoo entries) pass: their weights hash still holds."""
     seal = info.get("sealed")
+    if seal is None and info.get("sealing"):
+        raise RunError(f"{Path(run_dir) / CONFIG}: its seal was removed (it was written by a "
+                       f"version that seals configs); refusing to load. Recorded numbers "
+                       f"cannot be trusted: retrain, or restore the file")
     if seal is not None and seal != config_digest(info):
         raise RunError(f"{Path(run_dir) / CONFIG}: edited after the run was saved (its "
                        f"'sealed' digest does not match its contents); refusing to load. "

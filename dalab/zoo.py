@@ -13,6 +13,7 @@ package (the repository's folder).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -62,6 +63,26 @@ def _inside(root: Path, rel) -> Path:
     return p
 
 
+def entry_digest(e: dict) -> str:
+    """sha256 of an index entry (canonical JSON, its ``sealed`` field left out): written as
+    ``e["sealed"]`` so an accuracy edited in index.json is noticed, as run configs are
+    (:func:`dalab.runs.config_digest`)."""
+    body = {k: v for k, v in e.items() if k != "sealed"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
+                          .encode()).hexdigest()
+
+
+def _write_index(root: Path, index: dict) -> None:
+    """index.json, every entry sealed, written atomically."""
+    index = dict(index)
+    index["entries"] = [{**{k: v for k, v in e.items() if k != "sealed"},
+                         "sealed": entry_digest(e)} if isinstance(e, dict) else e
+                        for e in index["entries"]]
+    index.pop("problems", None)
+    text = json.dumps(index, indent=2) + "\n"
+    _atomic_write(root / INDEX, lambda t: Path(t).write_text(text))
+
+
 def _read_index(root: Path, strict: bool = True) -> dict:
     """The index as written (``strict``: a broken file is a :class:`ZooError`; else an empty
     index with the problem in ``"problems"``)."""
@@ -103,6 +124,13 @@ def _entry_problem(e, root: Path) -> str | None:
         _inside(root, e["path"])
     except ZooError as err:
         return f"entry {e['name']!r}: {err}"
+    if e.get("sealed") is None:
+        return (f"entry {e['name']!r}: not sealed (written by hand, or by a version before "
+                f"the index was sealed): `dalab zoo reseal` checks and seals it")
+    if e["sealed"] != entry_digest(e):
+        return (f"entry {e['name']!r}: edited after it was indexed (its 'sealed' digest does "
+                f"not match): its recorded numbers cannot be trusted; restore the file or "
+                f"rebuild the entry")
     return None
 
 
@@ -232,8 +260,7 @@ def add_run(run_dir: str | Path, name: str, root: str | Path | None = None,
     index["entries"] = [x for x in index["entries"]
                         if not (isinstance(x, dict) and x.get("name") == name)] + [e]
     index["entries"].sort(key=lambda x: str(x.get("name")) if isinstance(x, dict) else "")
-    text = json.dumps(index, indent=2) + "\n"
-    _atomic_write(root / INDEX, lambda t: Path(t).write_text(text))
+    _write_index(root, index)
     return e
 
 
@@ -311,6 +338,39 @@ def _entries_or_none(root) -> "list[dict]":
         return []
 
 
+def reseal(root: str | Path | None = None, log=print) -> "list[str]":
+    """Check every entry of an index written before sealing and seal it: its weights must
+    match the index and its run config (whose seal is checked, or written if it has none:
+    ``runs.reseal_config``), and it must load. Entries that fail are reported and left out of
+    the sealed index. Returns the names sealed."""
+    from .runs import reseal_config
+    root = Path(root) if root else zoo_dir()
+    index = _read_index(root)
+    kept, names = [], []
+    for e in index["entries"]:
+        name = e.get("name") if isinstance(e, dict) else None
+        why = _entry_problem({**e, "sealed": entry_digest(e)}, root) if name else "malformed"
+        if why is None:
+            try:
+                run_dir = _inside(root, e["path"])
+                reseal_config(run_dir)
+                info = read_run_info(run_dir)
+                if info["weights"]["sha256"] != e["sha256"] or sha256_file(
+                        run_dir / WEIGHTS) != e["sha256"]:
+                    raise ZooError("weights differ from the index")
+                load_run(run_dir)
+            except (ZooError, RunError, OSError, KeyError) as err:
+                why = str(err)
+        if why:
+            log(f"{name}: not sealed ({why})")
+            continue
+        kept.append(e)
+        names.append(name)
+    index["entries"] = kept
+    _write_index(root, index)
+    return names
+
+
 def remove(name: str, root: str | Path | None = None) -> None:
     """Delete a zoo entry (its folder and its index line)."""
     root = Path(root) if root else zoo_dir()
@@ -320,6 +380,5 @@ def remove(name: str, root: str | Path | None = None) -> None:
     index = _read_index(root)
     index["entries"] = [x for x in index["entries"]
                         if not (isinstance(x, dict) and x.get("name") == name)]
-    text = json.dumps(index, indent=2) + "\n"
-    _atomic_write(root / INDEX, lambda t: Path(t).write_text(text))
+    _write_index(root, index)
     shutil.rmtree(folder, ignore_errors=True)

@@ -122,8 +122,16 @@ def test_a_failure_inside_training_is_a_runtime_error_with_its_cause(monkeypatch
 
 
 # -- eval on damaged runs ---------------------------------------------------------------------
+def _reseal(entry, **changes):
+    """Change an index entry and seal it again (a well-formed entry with another problem)."""
+    entry.update(changes)
+    entry["sealed"] = zoo.entry_digest(entry)
+
+
 def _edit_config(run, **changes):
     info = json.loads((run / runs.CONFIG).read_text())
+    if "sealed" in changes and changes["sealed"] is None:
+        changes = {**changes, "sealing": None}  # as a run of a version before sealing
     for k, v in changes.items():
         if v is None:
             info.pop(k, None)
@@ -284,7 +292,7 @@ def _index(root, edit):
     (lambda i: i["entries"][0]["accuracy"].update(target_test="high") or None, 1,
      "is not a number"),
     (lambda i: i["entries"][0].update(path="../../etc") or None, 1, "outside the zoo"),
-    (lambda i: i["entries"][1].update(name="good", path="good") or None, 1, "duplicate"),
+    (lambda i: _reseal(i["entries"][1], name="good", path="good"), 1, "duplicate"),
     (lambda i: i["entries"].append("just a string") or None, 2, "is not an object"),
 ])
 def test_a_bad_zoo_index_leaves_the_rest_working(zoo_copy, edit, left, expect, capsys):

@@ -443,3 +443,50 @@ def test_a_truncated_data_npz_is_a_run_error(tmp_path, capsys):
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     assert main(["eval", str(tmp_path / "r")]) == 2
     assert "unreadable saved data" in _err(capsys)
+
+
+# -- 5. integrity: the zoo's index is sealed as run configs are --------------------------------
+def test_an_edited_index_entry_or_a_removed_seal_is_refused(tmp_path):
+    import json
+
+    from dalab import runs
+    root = tmp_path / "zoo"
+    run = tmp_path / "r"
+    train("source_only", "ellipse-1", "ellipse-2", 5, out=run)
+    zoo.add_run(run, "e1", root=root)
+    assert [e["name"] for e in zoo.list(root)] == ["e1"]
+    index = json.loads((root / "index.json").read_text())
+    index["entries"][0]["accuracy"]["target_test"] = 0.999  # an edited accuracy
+    (root / "index.json").write_text(json.dumps(index))
+    entries, problems = zoo.scan(root)
+    assert entries == [] and "edited after it was indexed" in problems[0]
+    del index["entries"][0]["sealed"]  # unsealed: left out until resealed
+    (root / "index.json").write_text(json.dumps(index))
+    assert "dalab zoo reseal" in zoo.scan(root)[1][0]
+    # a sealing version's run config with its seal removed is an edit
+    info = json.loads((run / "config.json").read_text())
+    assert info["sealing"] == 1
+    del info["sealed"]
+    (run / "config.json").write_text(json.dumps(info))
+    with pytest.raises(runs.RunError, match="seal was removed"):
+        runs.load_run(run)
+
+
+def test_reseal_checks_and_seals_an_index_written_before_sealing(tmp_path):
+    import json
+    root = tmp_path / "zoo"
+    train("source_only", "ellipse-1", "ellipse-2", 5, out=tmp_path / "r")
+    zoo.add_run(tmp_path / "r", "old", root=root)
+    # as a pre-sealing version wrote them: no seal in the index, none in the run config
+    index = json.loads((root / "index.json").read_text())
+    del index["entries"][0]["sealed"]
+    (root / "index.json").write_text(json.dumps(index))
+    cfg = json.loads((root / "old" / "config.json").read_text())
+    for k in ("sealed", "sealing"):
+        del cfg[k]
+    (root / "old" / "config.json").write_text(json.dumps(cfg))
+    assert zoo.list(root) == []
+    assert zoo.reseal(root, log=lambda s: None) == ["old"]
+    assert [e["name"] for e in zoo.list(root)] == ["old"]
+    assert "sealed" in json.loads((root / "old" / "config.json").read_text())
+    zoo.load("old", root=root)

@@ -55,6 +55,9 @@ def test_tampered_and_unknown_entries_are_refused(zoo_root, tmp_path):
     idx = json.loads((root / "index.json").read_text())
     idx["entries"][0]["sha256"] = "0" * 64
     (root / "index.json").write_text(json.dumps(idx))
+    assert zoo.list(root) == []  # an edited entry: its seal no longer matches
+    idx["entries"][0]["sealed"] = zoo.entry_digest(idx["entries"][0])  # sealed anew
+    (root / "index.json").write_text(json.dumps(idx))
     with pytest.raises(zoo.ZooError, match="differs"):
         zoo.load("dann_ellipses", root=root)
 
