@@ -230,6 +230,7 @@ def test_sidebar_opens_on_the_best_working_model_and_flags_chance(app_env, tmp_p
     import shutil
 
     import streamlit as st
+    from dalab import zoo as dalab_zoo
     from dalab.ui.models import AT_CHANCE
     zoo = tmp_path / "zoo"
     shutil.copytree(app_env, zoo)
@@ -237,6 +238,7 @@ def test_sidebar_opens_on_the_best_working_model_and_flags_chance(app_env, tmp_p
     for e in index["entries"]:
         if e["name"] == "tiny-cdlm":
             e["accuracy"]["target_test"] = 0.8
+            e["sealed"] = dalab_zoo.entry_digest(e)  # a deliberate edit, sealed anew
     (zoo / "index.json").write_text(json.dumps(index))
     monkeypatch.setenv("DALAB_ZOO_DIR", str(zoo))
     st.cache_data.clear()
