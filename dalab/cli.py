@@ -256,7 +256,19 @@ def _bench(args) -> int:
                         write_docs)
     from .data import DomainPair
 
-    out = args.out or ("runs/bench-quick" if args.quick else CAMPAIGN_DIR)
+    if args.gpu_recipes:
+        if args.device != "cuda":
+            raise ValueError(f"--gpu-recipes ({', '.join(r.name for r in rc.GPU_ONLY.values())}"
+                             f") are written for a GPU: add --device cuda (they are not run on "
+                             f"the CPU)")
+        args.methods = args.methods or ",".join(rc.GPU_ONLY)
+        unknown = [m for m in args.methods.split(",") if m not in rc.GPU_ONLY]
+        if unknown:
+            raise ValueError(f"no GPU recipe for {', '.join(unknown)}; GPU recipes: "
+                             f"{', '.join(rc.GPU_ONLY)}")
+        args.no_peers = True
+    out = args.out or ("runs/bench-quick" if args.quick else
+                       "bench-gpu" if args.gpu_recipes else CAMPAIGN_DIR)
     campaign = Path(out).resolve() == Path(CAMPAIGN_DIR).resolve()
     one_off = [f for f, on in (("--quick", args.quick), ("--steps", args.steps is not None),
                                ("--ema", args.ema is not None), ("--augment", args.augment))
@@ -306,7 +318,8 @@ def _bench(args) -> int:
         try:
             run_bench(out, methods, pairs, seeds, steps, device=args.device, peers=peers,
                       ema=args.ema, augment=args.augment, run_tasks=run_tasks,
-                      first_seed=args.first_seed, commit=commit)
+                      first_seed=args.first_seed, commit=commit,
+                      recipes=rc.GPU_ONLY if args.gpu_recipes else None)
         except BenchRunFailed as e:
             raise TrainingFailed(str(e)) from None
     keys = current_keys() if campaign else None
@@ -512,6 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--docs", help="write benchmarks.md/.json here even if the table is partial "
                                   "('' to skip). Default: docs/, only when the campaign is "
                                   "complete (every method x pair x 3 seeds)")
+    b.add_argument("--gpu-recipes", action="store_true",
+                   help="train the GPU-only recipes (dalab/recipes.py GPU_ONLY: LST-Net at the "
+                        "paper's widths) with --device cuda, into bench-gpu/ by default")
     b.add_argument("--commit", action="store_true",
                    help="git-commit the --out folder after each finished run and at a "
                         "checkpoint every 30 minutes of training (a session that ends "

@@ -107,14 +107,20 @@ CURRENT: dict[str, Recipe] = {r.method: r for r in (
     Recipe("bridge-4k", "bridge", 4000,
            note="unsupervised setting (0 target labels per class)"),
     Recipe("lstnet-2k", "lstnet", 2000,
-           note="width 1/8 of the paper's; readout: the in-run C_s (issue 22 sec. 5 pending)"),
+           note="width 1/8 of the paper's; read out by a source classifier trained on real "
+                "source images only (the paper's protocol; cls_on_cycle=False)"),
 )}
 
 PEERS: dict[str, PeerRecipe] = {p.peer: p for p in (
     PeerRecipe("skada-DANN-3k", "DANN"), PeerRecipe("skada-DeepCoral-3k", "DeepCoral"))}
 
-# written down, not trained on the CPU campaign (sec. 5: ~46 CPU-s a step at the paper's widths)
-GPU_ONLY: dict[str, Recipe] = {}
+# written down, not trained on the CPU campaign: `dalab bench --gpu-recipes --device cuda`
+GPU_ONLY: dict[str, Recipe] = {r.method: r for r in (
+    Recipe("lstnet-paper-gpu", "lstnet", 10000, device="cuda",
+           overrides=("width=1.0", "lr=0.0001", "w1=20.0", "w2=20.0", "wl=30.0"),
+           note="the paper's widths (Table 1: 64-512 channels), Adam lr 1e-4, w1 = w2 = 20, "
+                "w_l = 30 (Sec. 3); ~46 CPU-s a step here, so a GPU recipe only"),
+)}
 
 
 def adhoc(method: str, steps: int | None = None, ema: float | None = None,

@@ -182,3 +182,13 @@ def test_results_page_view_lists_a_rows_runs_with_their_curves(tmp_path):
     assert [t["seed"] for t in runs_table(records)] == [0, 1, None]
     fig = row_curves_figure(records)
     assert len(fig.data) == 4  # two seeds x (loss, accuracy)
+
+
+def test_gpu_recipes_are_written_down_and_refused_on_the_cpu(tmp_path, capsys):
+    r = recipes.GPU_ONLY["lstnet"]
+    assert r.device == "cuda" and "width=1.0" in r.overrides and r.config()["width"] == 1.0
+    assert main(["bench", "--gpu-recipes", "--out", str(tmp_path)]) == 2
+    assert "--device cuda" in capsys.readouterr().err
+    assert main(["bench", "--gpu-recipes", "--device", "cuda", "--methods", "dann",
+                 "--out", str(tmp_path)]) == 2
+    assert not any(tmp_path.iterdir())
