@@ -249,6 +249,14 @@ def test_gallery_and_redraw(app):
     assert items[1]["caption"].startswith("cdlm m->d: ")
 
 
+def test_a_gallery_seed_out_of_range_is_a_message(app):
+    """Issue 24: a seed of -1 (or 2**40) was a numpy ValueError; now the visitor's message."""
+    from gradio_client.exceptions import AppError
+    for seed in (-1, 2 ** 40):
+        with pytest.raises(AppError, match="out of range"):
+            app.predict("digits", 2, seed, api_name="/gallery")
+
+
 def test_gallery_sends_images_only_through_models_of_their_domain(app):
     from gradio_client.exceptions import AppError
     with pytest.raises(AppError, match="No loaded model translates mnistm"):

@@ -259,9 +259,15 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
                              + ", ".join(sorted({f"{m['info']['pair']['source']}<->"
                                                  f"{m['info']['pair']['target']}"
                                                  for m in bank.models()})) + ").")
+        try:
+            seed = int(seed or 0)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"Seed {seed!r} is not a whole number; use 0 .. 2**31-1.") \
+                from None
+        if not 0 <= seed < 2 ** 31:
+            raise InputError(f"Seed {seed} is out of range; use 0 .. 2**31-1.")
         test = load_domain(domain).test
-        idx = np.sort(np.random.default_rng(int(seed or 0)).choice(len(test.y), n,
-                                                                  replace=False))
+        idx = np.sort(np.random.default_rng(seed).choice(len(test.y), n, replace=False))
         x = np.asarray(test.x[idx], np.float32)
         outs = []
         for m in models:
