@@ -61,7 +61,14 @@ class Recipe:
                 "note": self.note}
 
     def key(self) -> str:
-        body = {"method": self.method, "steps": self.steps, "config": self.config(),
+        """``name@hash`` of what decides the numbers. Config keys are hashed under their
+        first names (``Config.RENAMED`` read backwards), so renaming a key is a refactor, not
+        a new recipe."""
+        from .methods import get_method
+        first = {new: old for old, new in getattr(get_method(self.method).Config, "RENAMED",
+                                                  {}).items()}
+        config = {first.get(k, k): v for k, v in self.config().items()}
+        body = {"method": self.method, "steps": self.steps, "config": config,
                 "ema": self.ema, "augment": self.augment, "revision": self.revision}
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         return f"{self.name}@{digest[:12]}"

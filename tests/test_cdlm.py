@@ -207,7 +207,7 @@ def test_short_run_lowers_the_losses_and_decodes_real_images(mnist_batch):
     reconstructions are not one constant image."""
     x_s, y_s, x_t = (t[:16] for t in mnist_batch)
     torch.manual_seed(0)
-    m = CDLM(CDLMConfig(latent_dim=16, lr_theta=1e-2, ema=0.5), input_shape=(1, 28, 28),
+    m = CDLM(CDLMConfig(latent_dim=16, lr_theta=1e-2, h_mean_decay=0.5), input_shape=(1, 28, 28),
              num_classes=10)
     m.on_fit_start(1000)
     first = m.train_step(x_s, y_s, x_t, 1)

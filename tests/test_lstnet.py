@@ -122,7 +122,7 @@ def test_augmentation_is_the_identity_at_zero_and_moves_pixels_otherwise():
     assert torch.allclose(same, x, atol=1e-5)
     moved = random_affine(x)
     assert moved.shape == x.shape and not torch.allclose(moved, x, atol=1e-2)
-    m = tiny(augment=True)
+    m = tiny(paper_augment=True)
     m.on_fit_start(2)
     out = m.train_step(torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,)),
                        torch.rand(8, 1, 28, 28), 1)

@@ -67,6 +67,10 @@ def test_numerics_are_those_pinned_for_the_recipe_revision(name):
             and all(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-5)
                     for k in pin["weights"] for a, b in zip(pin["weights"][k],
                                                             got["weights"][k])))
+    assert pin["key"] == got["key"], (
+        f"{name}'s recipe key changed ({pin['key']} -> {got['key']}): its benchmark runs will be "
+        f"trained again. If intended (a default, steps or engine changed), re-pin with "
+        f"DALAB_REPIN=1; a renamed config key belongs in its Config's RENAMED")
     assert same, (f"{name}'s numerics changed under recipe revision {got['revision']}: if "
                   f"intended, bump its revision in dalab/recipes.py (its benchmark runs are "
                   f"trained again) and re-pin with DALAB_REPIN=1")

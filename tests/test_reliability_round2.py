@@ -490,3 +490,22 @@ def test_reseal_checks_and_seals_an_index_written_before_sealing(tmp_path):
     assert [e["name"] for e in zoo.list(root)] == ["old"]
     assert "sealed" in json.loads((root / "old" / "config.json").read_text())
     zoo.load("old", root=root)
+
+
+def test_renamed_config_keys_load_old_runs_and_name_the_new_key():
+    """Issue 23: CDLM ema -> h_mean_decay, LST-Net augment -> paper_augment and beta1/beta2
+    -> adam_beta1/adam_beta2. A config saved under the old names loads as it was; --set with
+    an old name is refused, naming the new one."""
+    from dalab.methods import build_method
+    from dalab.methods.lstnet import LSTNetConfig
+    m = build_method("cdlm", input_shape=(1, 28, 28), num_classes=10,
+                     config={"ema": 0.5}, saved=True)
+    assert m.config.h_mean_decay == 0.5
+    m = build_method("lstnet", input_shape=(1, 28, 28), num_classes=10, saved=True,
+                     config={"augment": True, "beta1": 0.5, "beta2": 0.9, "width": 0.0625})
+    assert (m.config.paper_augment, m.config.adam_beta1, m.config.adam_beta2) == (True, 0.5,
+                                                                                0.9)
+    with pytest.raises(ConfigError, match="ema is now h_mean_decay"):
+        make_config(CDLMConfig, overrides=["ema=0.9"])
+    with pytest.raises(ConfigError, match="augment is now paper_augment"):
+        make_config(LSTNetConfig, overrides=["augment=true"])

@@ -227,7 +227,10 @@ class CDLMConfig:
     momentum: float = 0.9           # SGD momentum for phi (our choice: DANN's value)
     weight_decay: float = 5e-4      # for phi (our choice, as the source_only baseline)
     lr_theta: float = 1e-3          # eta2, Adam (paper: Adam, no value; our choice)
-    ema: float = 0.95               # decay of the running means of h_s, h_t kept for inference
+    h_mean_decay: float = 0.95      # decay of the running means of h_s, h_t kept for inference
+                                    # (was `ema`, which collided with fit's --ema; issue 23)
+
+    RENAMED = {"ema": "h_mean_decay"}  # runs saved under the old name load
 
 
 class CDLM(Method):
@@ -330,8 +333,8 @@ class CDLM(Method):
         mu_s, mu_t, sigma_s, sigma_t = mu[:n_s], mu[n_s:], sigma[:n_s], sigma[n_s:]
         h_s, h_t = h[:n_s], h[n_s:]
         with torch.no_grad():
-            self.h_mean_s.lerp_(h_s.mean(0), 1.0 - cfg.ema)
-            self.h_mean_t.lerp_(h_t.mean(0), 1.0 - cfg.ema)
+            self.h_mean_s.lerp_(h_s.mean(0), 1.0 - cfg.h_mean_decay)
+            self.h_mean_t.lerp_(h_t.mean(0), 1.0 - cfg.h_mean_decay)
 
         # Eq. 1-2 (or 11 / 15 / plain VAE): the i-th source image is modulated by the i-th
         # target image of the batch and vice versa (cycled if the two sizes differ)

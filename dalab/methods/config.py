@@ -71,10 +71,14 @@ def _check_range(name: str, default, val):
 
 
 def saved_values(cls, values: dict | None) -> dict:
-    """A config as saved in a run, completed for today's class: a key the class added later
+    """A config as saved in a run, completed for today's class: a key the class renamed
+    (``cls.RENAMED``, old -> new) is read under its new name, and a key the class added later
     takes the value that reproduces the old behaviour (``cls.SAVED_BEFORE``), not today's
     default, so an old checkpoint loads and runs as it was trained."""
     merged = dict(values or {})
+    for old_name, new_name in getattr(cls, "RENAMED", {}).items():
+        if old_name in merged and new_name not in merged:
+            merged[new_name] = merged.pop(old_name)
     for key, old in getattr(cls, "SAVED_BEFORE", {}).items():
         merged.setdefault(key, old)
     return merged
@@ -95,6 +99,11 @@ def make_config(cls, values: dict | None = None, overrides: list[str] | None = N
             raise ConfigError(f"--set {item!r}: expected key=value; keys: {', '.join(sorted(fields))}")
         key, raw = item.split("=", 1)
         merged[key.strip()] = raw.strip()
+    renamed = {k: v for k, v in getattr(cls, "RENAMED", {}).items() if k in merged}
+    if renamed:
+        raise ConfigError("renamed config key(s): " + ", ".join(
+            f"{k} is now {v}" for k, v in renamed.items()) + f" ({cls.__name__}; runs saved "
+            f"under the old name still load)")
     unknown = sorted(set(merged) - fields)
     if unknown:
         raise ConfigError(f"unknown config key(s) {', '.join(unknown)} for {cls.__name__}; "

@@ -75,8 +75,8 @@ class LSTNetConfig:
     batch_size: int = 64        # images per domain per step (Sec. 3: "64 images from each domain")
     lr: float = 1e-3            # Adam learning rate; Sec. 3 says 1e-4, at which neither
     #                             autoencoder trains in a CPU budget (docs/methods-lstnet.md)
-    beta1: float = 0.8          # Adam first-moment decay (Sec. 3)
-    beta2: float = 0.999        # Adam second-moment decay (Sec. 3)
+    adam_beta1: float = 0.8     # Adam first-moment decay (Sec. 3; was `beta1`, which names
+    adam_beta2: float = 0.999   # CDLM's loss weights; issue 23) / second-moment decay (Sec. 3)
     w1: float = 2.0             # weight of J_AN1, x_2 -> X_1 vs real x_1 (Sec. 3: 20; /10
     #                             throttles the discriminators, docs/methods-lstnet.md)
     w2: float = 2.0             # weight of J_AN2, x_1 -> X_2 vs real x_2 (Sec. 3: 20; /10)
@@ -91,7 +91,7 @@ class LSTNetConfig:
     #                             1/8 costs ~0.9 CPU-s per step on one thread, the paper's width
     #                             ~64x that (docs/methods-lstnet.md, "Cost")
     leaky_slope: float = 0.2    # our choice: Table 1 says LeakyReLU without a slope; UNIT's 0.2
-    augment: bool = False       # Sec. 3: rotate <= 10 deg, scale 0.9-1.1, shift <= 2 px; a switch,
+    paper_augment: bool = False  # Sec. 3: rotate <= 10 deg, scale 0.9-1.1, shift <= 2 px; a switch,
     #                             off by default (held-out accuracy gave no reason either way)
     rotate_deg: float = 10.0    # augmentation: max rotation in degrees (Sec. 3)
     scale_min: float = 0.9      # augmentation: scale range (Sec. 3)
@@ -112,6 +112,10 @@ class LSTNetConfig:
     #                             translation's gain. True (our earlier addition): C_s also
     #                             learns the cycle images G_1(E_2(G_2(E_1(x_1)))); it then is no
     #                             longer the source-only baseline (0.833 on raw targets vs 0.789)
+
+    # renamed in issue 23 (runs saved under the old names load): `augment` collided with fit's
+    # --augment (both on: images jittered twice), `beta1/beta2` with CDLM's loss weights
+    RENAMED = {"augment": "paper_augment", "beta1": "adam_beta1", "beta2": "adam_beta2"}
 
 
 # -- pure pieces ----------------------------------------------------------------------------
@@ -284,7 +288,7 @@ class LSTNet(Method):
         """Adam (Sec. 3) for the discriminators and for the encoder/generator team; the
         classifiers C_s, C_t use the source-only baseline's SGD (our choice, see ``cls_lr``)."""
         cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
+        betas = (cfg.adam_beta1, cfg.adam_beta2)
         return {"D": torch.optim.Adam(self.discriminators(), lr=cfg.lr, betas=betas),
                 "EG": torch.optim.Adam(self.translator(), lr=cfg.lr, betas=betas),
                 "C": torch.optim.SGD([*self.C_s.parameters(), *self.C_t.parameters()],
@@ -362,7 +366,7 @@ class LSTNet(Method):
     def train_step(self, x_s, y_s, x_t, step, y_t=None):
         """Discriminators first, then encoders/generators (Sec. 2.1), then the classifiers."""
         cfg = self.config
-        if cfg.augment:
+        if cfg.paper_augment:
             x_s, x_t = self._augment(x_s), self._augment(x_t)
         a1, a2 = to_tanh(x_s), to_tanh(x_t)
         out = self.forward_all(a1, a2)
