@@ -62,7 +62,8 @@ def runs_section(same: list[dict]) -> None:
     row = st.selectbox("Row", with_runs, format_func=lambda r: r["method"],
                        key="results.row")
     records = row_runs(BENCH, row)
-    st.dataframe(runs_table(records), hide_index=True)
+    table = runs_table(records)
+    st.dataframe(table, hide_index=True, column_config=columns(list(table[0])) if table else None)
     if any(r["loss"] or r["eval_target"] for r in records):
         st.plotly_chart(row_curves_figure(records), key="row_curves")
         st.caption("Each seed's training loss (means over 50 steps, from its `metrics.csv`) "

@@ -1,6 +1,7 @@
 """The Modulation page's numbers for a CDLM model, as docs/app.md records them:
 
-    python tools/modulation_table.py [MODEL]      # default: the zoo's cdlm_mnist_to_digits
+    python tools/modulation_table.py [MODEL]      # a zoo name or a run folder; default: the
+                                                  # zoo's cdlm_mnist_to_digits
 
 The page's batch (128 source and 128 target test images, seed 0), full mode, gamma2 = 0.1, and
 gamma1 in 0.3 / 0.5 / 1 / 2: the measured KL(st||ts)/KL(s||t) against Eq. 10, the distance
@@ -11,13 +12,13 @@ from __future__ import annotations
 
 import sys
 
-from dalab import zoo
+import dalab
 from dalab.data import DomainPair
 from dalab.ui.modulation import encode_batch, modulation_view, page_batch
 
 
 def main(name: str = "cdlm_mnist_to_digits", n: int = 128, seed: int = 0) -> None:
-    model, info = zoo.load(name)
+    model, info = dalab.load(name)  # a zoo name or a run folder
     model.eval()
     p = info["pair"]
     pair = DomainPair(p["source"], p["target"], p["split_seed"])

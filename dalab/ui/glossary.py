@@ -105,6 +105,10 @@ COLUMNS: dict[str, str] = {
                                  "for orientation only (accuracy, 0-1).",
     # Results: sweeps
     "seed": "The run's random seed.",
+    "run": "The run's folder under bench/ (pair/method/seed): config, metrics.csv, weights.",
+    "recipe": "The benchmark recipe the run was trained by (dalab/recipes.py), name@key: a "
+              "row is made only of runs of its method's current recipe.",
+    "problem": "Why the run cannot be read (empty when it can).",
     "status": "finished, diverged, stopped or running.",
     "entropy": "Label-free score: mean prediction entropy on target images (nats; lower is "
                "better).",
