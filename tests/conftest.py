@@ -10,7 +10,8 @@ torch.set_num_threads(1)
 
 @pytest.fixture(autouse=True)
 def _seed():
-    random.seed(0)
+    torch.set_num_threads(1)  # the Train page's job sets it process-wide: reset per test, so no
+    random.seed(0)            # test's numbers depend on the ones before it (pins, bit-exact resume)
     np.random.seed(0)
     torch.manual_seed(0)
 
