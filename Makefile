@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test clean-venv
+.PHONY: run test test-fast clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(VENV)/.app-installed
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest
+
+# everyday tier (no slow, server, browser or Ray tests): under 3 minutes on 2 cores
+test-fast: $(VENV)/.dev-installed
+	$(PY) -m pytest -m "not slow and not server and not browser and not ray"
 
 clean-venv:
 	rm -rf $(VENV)

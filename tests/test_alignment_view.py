@@ -94,6 +94,7 @@ def test_embedding_figure_has_a_class_legend_large_markers_and_the_domain_colour
                                                            ("target", F.TARGET_COLOUR)]
 
 
+@pytest.mark.slow
 def test_model_view_is_cached_on_disk_by_the_weights_hash(tiny_zoo, tmp_path, monkeypatch):
     monkeypatch.setenv(AV.ENV, str(tmp_path / "cache"))
     path = str(tiny_zoo / "tiny-cdlm")

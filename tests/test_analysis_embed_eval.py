@@ -18,6 +18,7 @@ def _neighbour_agreement(points, labels):
     return (labels[d.argmin(1)] == labels).mean()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method,fit_on", [("tsne", "both"), ("tsne", "source"),
                                            ("umap", "source")])
 def test_embedding_keeps_classes_apart_and_is_seeded(method, fit_on):

@@ -18,6 +18,7 @@ def _digits(n, seed, shift=0.0, classes=3):
     return x.clip(0, 1), y
 
 
+@pytest.mark.slow
 def test_the_readme_example_with_an_unlabelled_target(tmp_path):
     x_s, y_s = _digits(120, 0)
     x_t, y_t = _digits(90, 1, shift=0.3)
@@ -37,6 +38,7 @@ def test_the_readme_example_with_an_unlabelled_target(tmp_path):
     assert (labels == y_t).mean() > 0.5  # (checked here, never seen by the method)
 
 
+@pytest.mark.slow
 def test_eval_of_an_array_run_checks_the_saved_data(tmp_path, capsys):
     x_s, y_s = _digits(60, 0)
     x_t, _ = _digits(60, 1, shift=0.3)
@@ -57,6 +59,7 @@ def test_eval_of_an_array_run_checks_the_saved_data(tmp_path, capsys):
         load_pair(tmp_path / "saved")
 
 
+@pytest.mark.slow
 def test_labelled_target_arrays_give_a_target_test_split():
     x_s, y_s = _digits(100, 0)
     x_t, y_t = _digits(100, 1, shift=0.3)

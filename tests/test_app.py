@@ -75,6 +75,7 @@ def test_train_page_shows_bad_overrides_as_an_error(train_jobs):
     assert "unknown config key" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_alignment_page_without_and_with_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "no-zoo"))
@@ -100,6 +101,7 @@ def test_app_navigation_lists_every_page():
     assert all(f"pages/{p.name}" in text for p in pages)
 
 
+@pytest.mark.slow
 def test_latent_page_with_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "no-zoo"))

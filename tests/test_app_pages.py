@@ -13,6 +13,7 @@ def _metric(at, start):
     return next(float(m.value) for m in at.metric if m.label.startswith(start))
 
 
+@pytest.mark.slow
 def test_modulation_page_follows_gamma1_and_mode(app_env):
     at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
     assert not at.exception, at.exception
@@ -33,6 +34,7 @@ def test_modulation_page_follows_gamma1_and_mode(app_env):
     assert set(maps) == {"grid_acc", "grid_gap"}
 
 
+@pytest.mark.slow
 def test_modulation_page_survives_a_bad_link(app_env):
     at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60)
     at.query_params.update({"gamma1": "9", "dim_y": "99", "mode": "nonsense"})
@@ -42,6 +44,7 @@ def test_modulation_page_survives_a_bad_link(app_env):
     assert at.number_input(key="modulation.dim_y").value == 15
 
 
+@pytest.mark.slow
 def test_widget_keys_are_per_page_and_kept_across_navigation(app_env):
     """Issue 14: one shared key made γ1 = 3.0 on Modulation show up on the KL-gap page (whose
     slider stops at 2.0); each page's own setting must also survive a visit elsewhere."""
@@ -80,6 +83,7 @@ def test_modulation_page_without_a_cdlm_model(tmp_path, monkeypatch):
     st.cache_data.clear()
 
 
+@pytest.mark.slow
 def test_bridge_page_follows_steps_and_kind(app_env):
     at = AppTest.from_file(str(ROOT / "pages/bridge.py"), default_timeout=120).run()
     assert not at.exception, at.exception
@@ -93,6 +97,7 @@ def test_bridge_page_follows_steps_and_kind(app_env):
     assert any("image 5 (class" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_on_the_tiny_zoo(app_env, page):
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120).run()
@@ -126,6 +131,7 @@ def test_home_page_has_a_card_per_method_and_says_when_the_zoo_is_empty(tmp_path
     assert len(at.latex) == len(METHODS)
 
 
+@pytest.mark.slow
 def test_a_killed_run_is_listed_as_incomplete_and_breaks_no_page(app_env):
     """A run killed right after its step-0 checkpoint (no evaluation yet: no accuracy) sits in
     runs/: the sidebar lists it flagged, and the pages that list models still render."""
@@ -175,6 +181,7 @@ def _a_distances(at):
     return [m.value for m in at.metric if "A-distance" in m.label]
 
 
+@pytest.mark.slow
 def test_alignment_page_computes_on_request_and_keeps_the_last_maps(app_env, tmp_path,
                                                                      monkeypatch):
     """Issue 14: every control change recomputed the maps (13-19 s each). Now nothing is
@@ -253,6 +260,7 @@ def test_sidebar_opens_on_the_best_working_model_and_flags_chance(app_env, tmp_p
     assert Path(at.session_state["dalab_model"]).name == "tiny-cdlm"  # a new pair: its best
 
 
+@pytest.mark.slow
 def test_modulation_reset_puts_the_trained_gammas_back(app_env):
     from dalab.runs import read_run_info
     at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
@@ -321,6 +329,7 @@ def test_train_page_refuses_a_second_start_naming_the_running_run(tmp_path, monk
     assert _start_button(tab_b) is None  # and tab b now shows the running job
 
 
+@pytest.mark.slow
 def test_projector_mode_enlarges_fonts_and_hides_the_advanced_controls(app_env):
     """Issue 14: the sidebar toggle (or ?present=1) injects the larger-font CSS and drops the
     advanced expander's widgets; off again, they are back."""
@@ -363,6 +372,7 @@ def test_kl_gap_page_says_when_eq10_does_not_hold(app_env):
                     "σ_s = σ_t = 1 does."]
 
 
+@pytest.mark.slow
 def test_modulation_page_states_the_claim_next_to_the_gap(app_env):
     at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
     assert not at.exception, at.exception

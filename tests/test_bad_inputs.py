@@ -359,6 +359,7 @@ def test_link_values_are_parsed_clamped_or_ignored(raw, default, bounds, choices
     assert got == value and type(got) is type(default) and bool(note) == noted
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page,params", [
     ("kl_gap.py", {"gamma1": "5"}), ("kl_gap.py", {"gamma1": "1e309"}),
     ("kl_gap.py", {"gamma1": "nan", "sigma_s": "-3", "mu_s": "x" * 500}),
@@ -468,6 +469,7 @@ BAD_LINK = {"gamma1": "nan", "gamma2": "1e309", "steps": "-5", "dim_x": "99999",
 ALL_PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if p.name != "alignment.py")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", ALL_PAGES)
 def test_every_page_survives_one_bad_link(app_env, page):
     """Every page (alignment aside: its t-SNE takes ~25 s; its widgets read no link) with

@@ -7,6 +7,7 @@ from dalab.bench import run_bench, run_name, summarize
 from dalab.cli import main
 
 
+@pytest.mark.slow
 def test_quick_bench_writes_docs_and_resumes(tmp_path, capsys):
     argv = ["bench", "--quick", "--methods", "source_only,target_only,dann",
             "--pairs", "ellipse-1:ellipse-2", "--out", str(tmp_path / "runs"),
@@ -67,6 +68,7 @@ def test_summarize_only_trains_nothing(tmp_path, capsys):
     assert "| ellipse-1->ellipse-2 | source_only |" in (tmp_path / "d" / "benchmarks.md").read_text()
 
 
+@pytest.mark.slow
 def test_bench_engine_options_and_the_selection_table(tmp_path, capsys):
     """Two seeds with the EMA option: the table names the option, and the selection table
     gives, per score, the test accuracy of the seed it picks (one of the seeds')."""
@@ -116,6 +118,7 @@ def test_a_smoke_bench_never_touches_the_committed_table_or_the_campaign(tmp_pat
     assert not (tmp_path / "bench").exists()
 
 
+@pytest.mark.slow
 def test_a_run_of_another_recipe_is_retrained_never_merged(tmp_path):
     """The recipe is recorded in each run; a changed recipe (here: other steps) retrains the
     run, and a summary restricted to the current recipes leaves an old run out."""
@@ -161,6 +164,7 @@ def test_missing_runs_names_the_short_rows():
     assert missing_runs(rows[:1], [("a", "b")], ["dann"]) == []
 
 
+@pytest.mark.slow
 def test_results_page_view_lists_a_rows_runs_with_their_curves(tmp_path):
     """The Results page's view of a row (dalab.ui.bench_runs): its runs, recipe and curves."""
     from dalab.ui.bench_runs import row_runs, runs_table

@@ -1,5 +1,6 @@
 """dalab bench --ray: the benchmark's (method, pair, seed) runs as dalab sweep's Ray tasks, on
 a 2-CPU local Ray, the ellipse pair and 10 steps; the serial path's skip/resume rule kept."""
+import pytest
 import json
 import os
 import socket
@@ -12,6 +13,8 @@ from dalab.recipes import adhoc
 from dalab.cli import main
 from dalab.runs import CONFIG, read_run_info
 from dalab.train import train
+
+pytestmark = pytest.mark.ray  # the tier (pyproject.toml markers; make test-fast leaves it out)
 
 PAIR = ["--pairs", "ellipse-1:ellipse-2"]
 ARGS = ["bench", "--methods", "target_only,dann", *PAIR, "--seeds", "2",

@@ -211,6 +211,7 @@ def test_transfer_and_interpolate_shapes_and_ranges(channels):
         assert torch.allclose(rows[1, 0], rows[2, 0], atol=1e-5)  # the transferred end points
 
 
+@pytest.mark.slow
 def test_short_training_lowers_the_bridge_loss():
     torch.manual_seed(0)
     m = Bridge(small(batch_size=64), input_shape=(2,), num_classes=2)

@@ -14,8 +14,9 @@ CHROMIUM = "/usr/bin/chromium"
 # must stay below this (docs/app.md records what it measured; every cache is bounded,
 # tests/test_cache_bounds.py)
 RSS_LIMIT_MB = 1024
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"{CHROMIUM} missing (apt-get install -y chromium)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason=f"{CHROMIUM} missing (apt-get install -y chromium)")]
 
 
 @contextmanager

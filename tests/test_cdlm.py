@@ -201,6 +201,7 @@ def test_eq21_eq22_parameter_groups(mnist_batch):
     assert torch.allclose(grads[2e-4], 2 * grads[1e-4], rtol=1e-3, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_short_run_lowers_the_losses_and_decodes_real_images(mnist_batch):
     """60 steps on 16 fixed images (a larger decoder step and a short running mean so that a
     unit test sees the decoder leave the mean-image phase): the losses fall and the
@@ -226,6 +227,7 @@ def test_short_run_lowers_the_losses_and_decodes_real_images(mnist_batch):
     assert err_own < 0.9 * err_other
 
 
+@pytest.mark.slow
 def test_train_save_load_round_trip(tmp_path, monkeypatch, npz_domain):
     """Through the normal loop (small npz image domains keep it fast): the run reports all
     readouts and reloads to identical predictions, translations and running means."""

@@ -143,6 +143,7 @@ def _energy(a, b):
     return 2 * d(a, b) - d(a, a) - d(b, b)
 
 
+@pytest.mark.slow
 def test_dal_toy_moves_the_target_cloud_onto_the_source():
     frames = dal_toy("gauss-mean-s", "gauss-mean-t", steps=100, every=25, seed=0)
     assert [f["step"] for f in frames] == [0, 25, 50, 75, 100]
@@ -161,6 +162,7 @@ def test_dal_toy_moves_the_target_cloud_onto_the_source():
         dal_toy("digits", "digits", steps=1)
 
 
+@pytest.mark.slow
 def test_dal_toy_handles_clouds_below_zero():
     """moons-s has negative coordinates; Table 1's D ends in a ReLU, so the clouds are shifted."""
     frames = dal_toy("moons-s", "moons-t", steps=100, every=100, seed=0, tied=True)
@@ -237,6 +239,7 @@ def test_mcd_runs_algorithm_1_steps(registered):
     assert set(m.extra_predictors()) == {"f1", "f2"}
 
 
+@pytest.mark.slow
 def test_image_short_run_lowers_the_loss(registered, npz_domain):
     src, tgt = npz_domain("s", n=60, seed=0), npz_domain("t", n=60, seed=1)
     _, res, _ = train("dfa_ent", src, tgt, 30, eval_every=10, seed=0,

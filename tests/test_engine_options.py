@@ -32,6 +32,7 @@ def test_weight_average_is_the_decayed_mean_with_warm_up():
         WeightAverage(lin, 1.0)
 
 
+@pytest.mark.slow
 def test_fit_with_ema_holds_and_reports_the_average_of_the_raw_training():
     """Training itself is unchanged (the raw weights are those of a run without EMA), the run
     ends holding the average of those raw weights, and the raw accuracy is recorded beside."""
@@ -48,6 +49,7 @@ def test_fit_with_ema_holds_and_reports_the_average_of_the_raw_training():
     assert all("target_test_raw" in h for h in r.history)
 
 
+@pytest.mark.slow
 def test_ema_and_augment_are_checkpointed_and_a_resume_is_bit_exact(tmp_path):
     kw = dict(seed=0, eval_every=12, device="cpu", ema=0.9, augment=True)
     m1, pair = prepare("dann", "mnist", "digits", overrides=["batch_size=16"], seed=0)
@@ -72,6 +74,7 @@ def test_ema_and_augment_are_checkpointed_and_a_resume_is_bit_exact(tmp_path):
         assert torch.equal(v, loaded.state_dict()[k]), k
 
 
+@pytest.mark.slow
 def test_augment_changes_what_is_trained_and_needs_images():
     a, pair = prepare("source_only", "mnist", "digits", overrides=["batch_size=16"], seed=0)
     fit(a, pair, 3, seed=0, device="cpu", augment=True, evaluate=False)

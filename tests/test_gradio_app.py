@@ -20,6 +20,8 @@ from dalab.data import load_domain
 from dalab.ui.translate import (MAX_SIDE, InputError, direction_for, load_image_file,
                                 preprocess, reachable, translate_and_classify)
 
+pytestmark = pytest.mark.server  # the tier (pyproject.toml markers; make test-fast leaves it out)
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 

@@ -16,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 from dalab.ui.serve import free_port
 from dalab.ui.launch import browser_url, port_free
 
+pytestmark = pytest.mark.server  # the tier (pyproject.toml markers; make test-fast leaves it out)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

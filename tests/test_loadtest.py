@@ -1,8 +1,11 @@
 """The load benchmark command runs end to end on a small count (its real figures come from
 `python -m dalab.ui.loadtest`, docs/reliability.md): no request fails, memory is reported."""
+import pytest
 import math
 
 from dalab.ui.loadtest import _stats, gradio_load, streamlit_load
+
+pytestmark = pytest.mark.server  # the tier (pyproject.toml markers; make test-fast leaves it out)
 
 
 def test_the_load_benchmark_answers_every_request(app_env):

@@ -159,6 +159,7 @@ def short_run(tmp_path_factory):
     mp.undo()
 
 
+@pytest.mark.slow
 def test_short_training_lowers_the_loss(short_run):
     _, res, _ = short_run
     first, last = res.history[0], res.history[-1]
@@ -188,6 +189,7 @@ def test_save_load_round_trip_gives_identical_translations_and_predictions(short
     assert _ids(reloaded.E1) & _ids(reloaded.E2) == _ids(reloaded.E_s)
 
 
+@pytest.mark.slow
 def test_evaluate_reverse_reports_both_accuracies(short_run):
     model, _, _ = short_run
     pair = DomainPair("mnist", "digits")
@@ -196,6 +198,7 @@ def test_evaluate_reverse_reports_both_accuracies(short_run):
     assert all(0.0 <= v <= 1.0 for v in out.values())
 
 
+@pytest.mark.slow
 def test_a_small_lstnet_translates_above_chance_and_reconstructs_better_than_a_constant():
     """The method's effect, not just a falling loss: a small LST-Net (width 1/16, batch 32,
     150 steps, one thread) on three MNIST classes -> the same classes *inverted* (1 - x, other

@@ -61,6 +61,7 @@ def test_the_equation_and_caption_follow_the_mode():
         mode_equations("bogus", 1.0)
 
 
+@pytest.mark.slow
 def test_modulation_page_equation_and_notes_follow_the_mode(app_env):
     at = AppTest.from_file(str(ROOT / "pages/modulation.py"), default_timeout=60).run()
     assert not at.exception, at.exception

@@ -1,6 +1,7 @@
 """Model pickers (issue 14, "What a student trips on"): only the models a page can show,
 grouped by pair, each with its target accuracy, the rule it was chosen by and its use of target
 labels; a page with no model says what to train; a link's ?model= chooses the model."""
+import pytest
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -65,6 +66,7 @@ def test_no_model_message_names_what_to_train():
     assert "encode capability (" in text and "dann" in text and "--method cdlm" in text
 
 
+@pytest.mark.slow
 def test_modulation_and_bridge_pickers_list_only_their_models(app_env):
     for page, label, method in (("modulation.py", "CDLM model", "cdlm"),
                                 ("bridge.py", "Bridge model", "bridge")):
@@ -77,6 +79,7 @@ def test_modulation_and_bridge_pickers_list_only_their_models(app_env):
         assert box.help and "grouped by pair" in box.help
 
 
+@pytest.mark.slow
 def test_a_page_without_a_model_it_can_show_says_what_to_train(tmp_path, monkeypatch):
     import streamlit as st
     monkeypatch.setenv("DALAB_ZOO_DIR", str(tmp_path / "no-zoo"))

@@ -298,6 +298,7 @@ def test_an_idx_gzip_bomb_stops_at_what_its_header_promises(tmp_path, monkeypatc
     assert peak < 16 << 20  # the 64 MB body was never inflated
 
 
+@pytest.mark.slow
 def test_a_usps_bz2_of_too_many_lines_is_refused(tmp_path, monkeypatch):
     import bz2
     import time

@@ -34,6 +34,7 @@ def _die_after_checkpoint(at):
     return cb
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method,steps", [("dann", 100), ("dfa_mcd", 20), ("bridge", 40),
                                           ("lstnet", 6)])
 def test_two_halves_with_a_resume_equal_one_run_bit_for_bit(tmp_path, method, steps):
@@ -138,6 +139,7 @@ train("dann", "mnist", "digits", 240, seed=0, out=sys.argv[1], checkpoint_every=
 """
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_leaves_a_run_everything_can_read_and_resume(tmp_path, capsys):
     bench_dir = tmp_path / "bench"
     run_dir = bench_dir / bench.run_name("dann", "mnist", "digits", 0)
@@ -217,6 +219,7 @@ def test_a_checkpoint_left_half_written_is_ignored(tmp_path):
     assert res.steps_done == 30 and runs.load_run(tmp_path / "r")[1]["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_optimizers_are_built_on_the_fit_device_and_saved_state_is_safetensors(tmp_path):
     m, pair = prepare("cdlm", "mnist", "digits", overrides=["batch_size=8"], seed=0)
     with pytest.raises(_Died):
@@ -246,6 +249,7 @@ def test_tensorboard_event_files_next_to_metrics_csv(tmp_path):
     assert [e.step for e in acc.Scalars("eval/target_test")] == [5, 10]
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_resumable_run_and_resume_matches_an_uninterrupted_one(tmp_path):
     """SIGINT mid-run (no --checkpoint-every): the step in progress finishes, a checkpoint and
     the run are saved (status "stopped", exit 130), and --resume ends bit for bit where an

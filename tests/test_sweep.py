@@ -56,6 +56,7 @@ class FakeRay:
         return ref()
 
 
+@pytest.mark.ray
 def test_sweep_trains_each_configuration_then_skips_them(ray_session, tmp_path, capsys,
                                                          monkeypatch):
     out = tmp_path / "runs" / "sweep" / "dann_ellipse-1_to_ellipse-2"

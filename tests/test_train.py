@@ -99,6 +99,7 @@ def test_same_seed_same_result():
     assert a.accuracy == b.accuracy
 
 
+@pytest.mark.slow
 def test_dann_integration_loss_falls_and_beats_chance():
     """A few hundred DANN steps on mnist -> digits: the classification loss falls and the
     target accuracy is far above chance (10 %)."""

@@ -91,6 +91,7 @@ _REAL = zoo.zoo_dir()
 _ENTRIES = [e["name"] for e in zoo.list(_REAL)] if (_REAL / "index.json").is_file() else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _ENTRIES or [pytest.param(
     None, marks=pytest.mark.skip(reason="the pretrained zoo is empty"))])
 def test_every_real_zoo_entry_reproduces_its_recorded_accuracy(name):
