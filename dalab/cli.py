@@ -344,6 +344,8 @@ def _bench(args) -> int:
                   f"table there anyway", file=sys.stderr)
     if docs:
         command = "python -m dalab " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+        if args.summarize_only and campaign:
+            command = f"python -m dalab bench`; this file: `{command}"
         md, js = write_docs(rows, docs, command, selection, missing=missing)
         print(f"wrote {md} and {js}")
     print(to_markdown(rows))
