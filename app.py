@@ -7,7 +7,8 @@ st.set_page_config(page_title="dalab", layout="wide")
 nav = st.navigation({
     "Learn": [st.Page("pages/home.py", title="Home", default=True),
               st.Page("pages/datasets.py", title="Datasets"),
-              st.Page("pages/kl_gap.py", title="KL-gap calculator")],
+              st.Page("pages/kl_gap.py", title="KL-gap calculator"),
+              st.Page("pages/playground.py", title="Playground")],
     "Explore": [st.Page("pages/latent.py", title="Latent vs prior"),
                 st.Page("pages/alignment.py", title="Alignment"),
                 st.Page("pages/modulation.py", title="Modulation"),

@@ -83,3 +83,29 @@ def test_projector_link_enlarges_the_font_in_a_real_browser(tiny_zoo, tmp_path):
         wait_settled(page, timeout_s=120)
         page.locator(f"style#{MARKER}").wait_for(state="attached", timeout=60_000)
         assert text.evaluate(size) == f"{FONT_PX}px"
+
+
+def test_the_playground_plays_in_a_real_browser(tiny_zoo, tmp_path):
+    """Issue 25: press Play on a shared link (DFA-ENT at 60 degrees) for a few seconds: the
+    steps count up and the target accuracy changes, without a click more."""
+    import time
+    with app_in_chromium(tiny_zoo, tmp_path, {"width": 1400, "height": 1000}) as (url, page, _):
+        page.goto(f"{url}/playground?method=dfa_ent&angle=60", wait_until="domcontentloaded",
+                  timeout=60_000)
+        wait_settled(page, timeout_s=120)
+
+        def metric(label):
+            box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+            return box.locator('[data-testid="stMetricValue"]').inner_text()
+        steps0, acc0 = metric("steps trained"), metric("target accuracy")
+        assert steps0 == "0", steps0
+        page.get_by_role("button", name="Play").click()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            if int(metric("steps trained")) >= 60:
+                break
+        assert int(metric("steps trained")) >= 60, metric("steps trained")
+        assert metric("target accuracy") != acc0
+        assert not page.locator('[data-testid="stException"]').count()
+        page.get_by_role("button", name="Pause").click()

@@ -265,6 +265,58 @@ def row_curves_figure(records: list[dict]) -> go.Figure:
     return fig
 
 
+# -- the Playground (issue 25) ---------------------------------------------------------------
+
+_CLASS_SYMBOLS = ("circle", "x")  # class 0, class 1: domain by colour, class by shape
+
+
+def _domain_points(fig, pts, labels, domain: str, row=None, col=None) -> None:
+    colour = domain_colour(domain)
+    for k, symbol in enumerate(_CLASS_SYMBOLS):
+        m = labels == k
+        trace = go.Scatter(x=pts[m, 0], y=pts[m, 1], mode="markers", name=f"{domain}, class {k}",
+                           marker=dict(color=colour, symbol=symbol, size=6, opacity=0.75,
+                                       line=dict(width=0.5, color="white")),
+                           legendgroup=domain)
+        fig.add_trace(trace, row=row, col=col) if row else fig.add_trace(trace)
+
+
+def playground_figures(f: dict) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """One Playground frame (:func:`dalab.ui.playground.frame`) as three figures: the input
+    space (decision regions, both domains' points: blue source, red target, circle class 0,
+    cross class 1), the feature space (both domains' features in 2-D) and the curves (target
+    and source accuracy, feature MMD²) over the steps."""
+    from plotly.subplots import make_subplots
+
+    inp = go.Figure(go.Contour(x=f["grid_x"], y=f["grid_y"], z=f["p1"], zmin=0, zmax=1,
+                               colorscale=[[0, "#f2f2f2"], [1, "#c9c9c9"]], showscale=False,
+                               contours=dict(start=0.5, end=0.5, size=0.5, coloring="fill"),
+                               line=dict(width=2, color="#555555"), hoverinfo="skip",
+                               name="decision regions (grey: class 1)"))
+    _domain_points(inp, f["x_s"], f["y_s"], "source")
+    _domain_points(inp, f["x_t"], f["y_t"], "target")
+    inp.update_layout(title="input space: points and the classifier's regions", height=360,
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
+    feat = go.Figure()
+    _domain_points(feat, f["f_s"], f["y_s"], "source")
+    _domain_points(feat, f["f_t"], f["y_t"], "target")
+    feat.update_layout(title="feature space: h of both domains (fixed 2-D projection)",
+                       height=360, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
+    h = f["history"]
+    steps = [r["step"] for r in h]
+    cur = make_subplots(rows=1, cols=2, subplot_titles=("accuracy", "feature MMD²"))
+    cur.add_trace(go.Scatter(x=steps, y=[r["target_acc"] for r in h], name="target",
+                             line=dict(color=TARGET_COLOUR)), 1, 1)
+    cur.add_trace(go.Scatter(x=steps, y=[r["source_acc"] for r in h], name="source",
+                             line=dict(color=SOURCE_COLOUR)), 1, 1)
+    cur.add_trace(go.Scatter(x=steps, y=[r["mmd2"] for r in h], name="MMD²",
+                             line=dict(color=NEUTRAL_COLOUR)), 1, 2)
+    cur.update_yaxes(range=[0, 1.02], row=1, col=1)
+    cur.update_xaxes(title_text="step")
+    cur.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
+    return inp, feat, cur
+
+
 # -- images ---------------------------------------------------------------------------------
 
 def tile_images(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:

@@ -72,6 +72,19 @@ HELP: dict[str, str] = {
     "classifier on z' (domain 1, training points)":
         "Share of domain 1's training points (0-1) that the linear classifier on the shared "
         "2-D code z' puts in their class.",
+    # Playground
+    "steps trained":
+        "Training steps so far: one batch of 64 points per domain each, the method's own "
+        "update and schedules.",
+    "target accuracy (all points)":
+        f"The classifier on every target point (train and test split) against its label, "
+        f"{ACCURACY}; the method never sees these labels, they only score it.",
+    "source accuracy (all points)":
+        f"The classifier on every source point against its label, {ACCURACY}.",
+    "feature MMD²":
+        "Squared maximum mean discrepancy between the two domains' features (RBF kernel, "
+        "bandwidth fixed at step 0; no unit): 0 = the features of both domains are "
+        "distributed alike, larger = apart. Alignment makes it fall.",
     # Train
     "target test accuracy":
         f"The run's classifier on the target test split at the last evaluation, {ACCURACY}; "

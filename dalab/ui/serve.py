@@ -19,7 +19,7 @@ STREAMLIT_FLAGS = ("--server.headless", "true", "--server.fileWatcherType", "non
 
 ROOT = Path(__file__).resolve().parents[2]
 # the URL path of every page: st.navigation names a page after its file (home is "/")
-PAGE_PATHS = ["", "datasets", "kl_gap", "latent", "alignment", "modulation", "bridge", "train",
+PAGE_PATHS = ["", "datasets", "kl_gap", "playground", "latent", "alignment", "modulation", "bridge", "train",
               "results", "translate"]
 
 
