@@ -9,7 +9,8 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.app-installed: requirements.txt pyproject.toml | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@echo "dalab: installing the pinned requirements into $(VENV) (the first time: about 3 minutes)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	touch $@
 
