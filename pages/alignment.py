@@ -110,7 +110,8 @@ def raw_of(m: dict) -> dict:
 def claim(m: dict, scores: dict):
     return claims.alignment_claim(scores["a_distance"], raw_of(m)["a_distance"],
                                   bool(m.get("at_chance")),
-                                  f"common {scores['dims']}-d representation, as the raw images'")
+                                  f"common {scores['dims']}-d representation, as the raw images'",
+                                  m["method"])
 
 
 sides = {side: by_path[shown[side]] for side in ("left", "right")}
@@ -124,7 +125,7 @@ for col, side in zip(st.columns(2), sides):
     with col:
         if not holds:
             st.warning(claims.verdict(
-                "CDLM Fig. 9's smaller A-distance", holds,
+                f"{claims.alignment_source(m['method'])}: a smaller A-distance", holds,
                 f"the {other_side} model ({picker_label(sides[other_side])})"
                 if said[other_side][2] else None,
                 "the two models shown (the comparison below checks the others)"))

@@ -9,7 +9,8 @@ from dalab.runs import RunError
 from dalab.ui import claims, present
 from dalab.ui.figures import histogram_figure, kl_per_dimension_figure
 from dalab.ui.glossary import HELP
-from dalab.ui.models import (available, by_pair, encode_test_sets, no_model_message,
+from dalab.ui.models import (available, by_pair, encode_test_sets, latent_defaults,
+                             no_model_message,
                              option_label, picker_label)
 from dalab.ui.sidebar import chosen_index, device, load_model, load_model_or_explain
 from dalab.ui.navigation import ensure_app_navigation
@@ -27,9 +28,10 @@ if not models:
 labels = [m["label"] for m in models]
 shown = dict(zip(labels, map(option_label, models))).get  # pair, accuracy, selection rule
 c1, c2 = st.columns(2)
-left = c1.selectbox("Model (left)", labels, index=chosen_index(models), format_func=shown)
-right = c2.selectbox("Model (right, e.g. a baseline)", labels, index=min(1, len(labels) - 1),
-                     format_func=shown)
+i_left, i_right = latent_defaults(models, chosen_index(models))
+left = c1.selectbox("Model (left)", labels, index=i_left, format_func=shown)
+right = c2.selectbox("Model (right, e.g. a baseline: DFA Fig. 8-9 compares source-only)",
+                     labels, index=i_right, format_func=shown)
 
 
 def model_of(path: str):

@@ -430,6 +430,9 @@ def test_latent_alignment_and_bridge_claims_hold_and_fail():
     assert "0.40" in claims.latent_claim(0.4, 0.8)[1]
     assert claims.alignment_claim(0.43, 1.89)[2] and not claims.alignment_claim(2.0, 1.89)[2]
     assert "1.89" in claims.alignment_claim(2.0, 1.89)[0]
+    # issue 25: the citation follows the method compared (DFA's own figure for DFA models)
+    assert claims.alignment_claim(0.4, 1.9, method="dfa_mcd")[0].startswith("DFA Fig. 5")
+    assert claims.alignment_claim(0.4, 1.9, method="cdlm")[0].startswith("CDLM Fig. 9")
     assert claims.bridge_claim(0.95, 0.9)[2] and not claims.bridge_claim(0.95, 0.5)[2]
 
 
@@ -488,3 +491,17 @@ def test_card_equations_are_split_into_lines_that_fit_a_card():
     assert split_equation(long, 6) == [r"a=b+c", r"+d,\quad", r" e_{f}", r"=|g-h|"]  # not in |..|
     assert card_latex(long, 100) == long
     assert card_latex(long, 6).startswith(r"\begin{gathered}")
+
+
+def test_latent_page_opens_on_dfa_against_source_only():
+    """Issue 25: DFA Fig. 8-9 compare a DFA model with source-only; the page opened on DFA vs
+    CDLM. The right-hand model is source-only on the left's pair."""
+    from dalab.ui.models import latent_defaults
+    ms = [{"method": "cdlm", "source": "a", "target": "b", "accuracy": 0.86},
+          {"method": "dfa_ent", "source": "a", "target": "b", "accuracy": 0.88},
+          {"method": "dfa_mcd", "source": "a", "target": "b", "accuracy": 0.91},
+          {"method": "source_only", "source": "c", "target": "d", "accuracy": 0.7},
+          {"method": "source_only", "source": "a", "target": "b", "accuracy": 0.77}]
+    assert latent_defaults(ms, None) == (2, 4)
+    assert latent_defaults(ms, 0) == (0, 4)      # the sidebar's CDLM stays on the left
+    assert latent_defaults(ms[:3], None) == (2, 1)  # no source-only: the next model

@@ -182,6 +182,22 @@ def no_model_message(method: str | None = None, capability: str | None = None,
             f"`DALAB_ZOO_DIR`).")
 
 
+def latent_defaults(models: list[dict], chosen: int | None) -> tuple[int, int]:
+    """The Latent vs prior page's opening pair of models ``(left, right)``, indices into
+    ``models``: the paper's comparison (DFA Fig. 8-9) is a DFA model against source-only on
+    the same pair. ``chosen`` (the sidebar's or a link's model, None when neither) stays on the
+    left; otherwise the left is the DFA model of the highest target accuracy. The right
+    is source-only on the left's pair when there is one, else the next model."""
+    if chosen is None:
+        dfa = [i for i, m in enumerate(models) if str(m["method"]).startswith("dfa")]
+        chosen = max(dfa, key=lambda i: models[i]["accuracy"] or 0.0) if dfa else 0
+    left = models[chosen] if models else None
+    same = [i for i, m in enumerate(models) if left is not None and m["method"] == "source_only"
+            and (m["source"], m["target"]) == (left["source"], left["target"]) and i != chosen]
+    right = same[0] if same else min(1, len(models) - 1)
+    return chosen, right
+
+
 def default_index(models: list[dict], pair: str | None = None) -> int:
     """Index in ``models`` (entries of :func:`available`, already narrowed to what a page can
     show) of the model a picker opens on: among the models of ``pair`` (all models when none
