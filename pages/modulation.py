@@ -8,12 +8,13 @@ from dalab.data import DomainPair
 from dalab.runs import RunError, load_run
 from dalab.ui import claims, present
 from dalab.ui import figures as F
-from dalab.ui.glossary import HELP
+from dalab.ui.glossary import HELP, columns
 from dalab.ui.models import picker_label
 from dalab.ui.modulation import (GAMMA1_GRID, GAMMA2_GRID, MODE_LABELS, TEST_MODE_NOTE,
                                  batch_means, encode_batch, gap_at, grid_accuracy, grid_gap,
                                  mode_equations, modulation_view, page_batch, trained_gammas,
                                  view_csv)
+from dalab.ui.paper_tables import CDLM_TABLE3_SOURCE, cdlm_table3
 from dalab.ui.sidebar import device, load_model, load_model_or_explain, models_cached, pick_model
 from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
 from dalab.ui.navigation import ensure_app_navigation
@@ -204,3 +205,9 @@ st.caption(
     "measured gap ratio (right, colour on a log scale). The red ring marks the sliders' "
     f"setting (between cells when it lies between grid values). The accuracies took "
     f"{seconds:.1f} s for all cells at once (once per model and batch size; cached).")
+
+st.subheader("Table 3: what the consistency loss L_c does")
+t3, t3_line = cdlm_table3()
+st.dataframe(t3, hide_index=True, column_config=columns(list(t3[0])))
+st.caption(f"{t3_line} Target test accuracy of the test mode x~_ts = D(γ1 h_t); "
+           f"{CDLM_TABLE3_SOURCE}.")

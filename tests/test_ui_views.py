@@ -505,3 +505,13 @@ def test_latent_page_opens_on_dfa_against_source_only():
     assert latent_defaults(ms, None) == (2, 4)
     assert latent_defaults(ms, 0) == (0, 4)      # the sidebar's CDLM stays on the left
     assert latent_defaults(ms[:3], None) == (2, 1)  # no source-only: the next model
+
+
+def test_cdlm_table3_rows_and_the_line_that_says_where_they_differ():
+    from dalab.ui.paper_tables import CDLM_TABLE3, cdlm_table3
+    rows, line = cdlm_table3()
+    assert len(rows) == 4 and rows[0]["L_c terms"] == "none"
+    assert "+0.32" in line and "+0.68" in line  # the paper's, and ours with L_gen off
+    # the paper's pattern with L_gen off: none < target only < source only
+    off = {t.split(" (")[0]: o for t, _, _, o in CDLM_TABLE3}
+    assert off["none"] < off["target only"] < off["source only"]

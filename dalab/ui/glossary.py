@@ -118,6 +118,14 @@ COLUMNS: dict[str, str] = {
                                  "for orientation only (accuracy, 0-1).",
     # Results: sweeps
     "seed": "The run's random seed.",
+    "L_c terms": "Which terms of CDLM's consistency loss (Eq. 20) were trained: none, the "
+                 "source term L_c^s, the target term L_c^t, or both (the default).",
+    "paper (MNIST->USPS)": "CDLM's Table 3 (Hou et al.): target accuracy on MNIST -> USPS, a "
+                           "different dataset from ours.",
+    "ours, L_gen on": "Our target test accuracy (0-1) with the joint classifier's loss on the "
+                      "generations on (the default), mnist -> digits.",
+    "ours, L_gen off": "The same with lambda_gen = 0: L_c alone teaches the decoder to render "
+                       "h as a classifiable image.",
     "run": "The run's folder under bench/ (pair/method/seed): config, metrics.csv, weights.",
     "recipe": "The benchmark recipe the run was trained by (dalab/recipes.py), name@key: a "
               "row is made only of runs of its method's current recipe.",
