@@ -160,10 +160,27 @@ class Method(nn.Module):
         """The labelled target subset of a declared budget (on the method's device)."""
         raise NotImplementedError(f"{self.name} declares no target label budget")
 
+    def loss(self, x_s: torch.Tensor, y_s: torch.Tensor, x_t: torch.Tensor, step: int,
+             y_t: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """The step's total loss and the metrics to log beside it (a ``"loss"`` entry there
+        replaces the logged value of the total). Implemented by the methods that make one
+        update per step (source-only, target-only, DANN, CDLM, DFA-ENT); the default
+        :meth:`train_step` applies it."""
+        raise NotImplementedError(f"{self.name}: implement loss() (one update per step) or "
+                                  f"override train_step() (several updates per step)")
+
     def train_step(self, x_s: torch.Tensor, y_s: torch.Tensor, x_t: torch.Tensor,
                    step: int, y_t: torch.Tensor | None = None) -> dict[str, float]:
-        """One optimisation step (backward and optimizer steps inside); returns losses."""
-        raise NotImplementedError
+        """One optimisation step; returns the metrics to log. Default (the one-update
+        methods): :meth:`loss`, then one :meth:`update` of every optimizer, in the order
+        ``configure_optimizers`` names them; ``lr`` is the first optimizer's rate for this
+        step. Multi-phase methods (DFA-MCD's three steps, LST-Net's discriminators then
+        generators, the bridge's two phases) override this and call :meth:`update` per phase."""
+        names = tuple(self._optimizers())
+        lr = self.lr(names[0])
+        loss, metrics = self.loss(x_s, y_s, x_t, step, y_t)
+        self.update(names, loss)
+        return {"loss": loss.item(), **metrics, "lr": lr}
 
     # -- inference -----------------------------------------------------------------------
     def predict(self, x: torch.Tensor) -> torch.Tensor:

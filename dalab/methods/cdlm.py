@@ -322,10 +322,12 @@ class CDLM(Method):
                                   sigma_other)
         return gaussian_kl(m, s.clamp_min(1e-6))
 
-    def train_step(self, x_s, y_s, x_t, step, y_t=None):
+    def loss(self, x_s, y_s, x_t, step, y_t=None):
+        """Eq. 18-24 and the joint classifier as one loss: the default ``train_step`` makes one
+        update of phi (SGD, DANN's annealing) and theta (Adam) by it, Eq. 21-22 in one
+        backward pass."""
         cfg = self.config
         p = self.progress(step)
-        lr = self.lr("phi")  # DANN's annealing (lr_schedules)
         lambda_p = grl_lambda(p, cfg.grl_gamma)
         n_s = len(x_s)
 
@@ -400,12 +402,11 @@ class CDLM(Method):
         # one backward pass = Eq. 21 (phi) + Eq. 22 (theta) + the joint classifier
         loss = (cfg.lambda_adv * loss_adv + cfg.lambda1 * loss_kl + loss_rec + loss_c
                 + cfg.lambda_cls * loss_cls + cfg.lambda_gen * loss_gen)
-        self.update(("phi", "theta"), loss)
         # "loss": the value of that sum, with L_Rec counted once for theta and lambda2 for phi
         total = loss.item() + cfg.lambda2 * loss_rec.item()
-        return {"loss": total, "loss_rec": loss_rec.item(), "loss_kl": loss_kl.item(),
-                "loss_adv": loss_adv.item(), "loss_cls": loss_cls.item(), **out,
-                "sigma_mean": sigma.mean().item(), "lambda_p": lambda_p, "lr": lr}
+        return loss, {"loss": total, "loss_rec": loss_rec.item(), "loss_kl": loss_kl.item(),
+                      "loss_adv": loss_adv.item(), "loss_cls": loss_cls.item(), **out,
+                      "sigma_mean": sigma.mean().item(), "lambda_p": lambda_p}
 
     # -- inference -----------------------------------------------------------------------
     def _check_domain(self, domain: str) -> None:

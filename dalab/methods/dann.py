@@ -52,14 +52,12 @@ class DANN(SourceOnly):
         self.D = nn.Sequential(nn.Linear(self.G.out_features, self.config.disc_hidden),
                                nn.ReLU(), nn.Linear(self.config.disc_hidden, 1))
 
-    def train_step(self, x_s, y_s, x_t, step, y_t=None):
-        lr = self.lr("sgd")
+    def loss(self, x_s, y_s, x_t, step, y_t=None):
         lambda_p = grl_lambda(self.progress(step), self.config.grl_gamma)
         f_s, f_t = self.G(x_s), self.G(x_t)
         loss_cls = F.cross_entropy(self.C(f_s), y_s)
         d = self.D(grad_reverse(torch.cat([f_s, f_t]), lambda_p)).squeeze(1)
         loss_dom = domain_adversarial_loss(d[:len(f_s)], d[len(f_s):])
         loss = loss_cls + self.config.lambda_w * loss_dom
-        self.update("sgd", loss)
-        return {"loss": loss.item(), "loss_cls": loss_cls.item(), "loss_dom": loss_dom.item(),
-                "lambda_p": lambda_p, "lr": lr}
+        return loss, {"loss_cls": loss_cls.item(), "loss_dom": loss_dom.item(),
+                      "lambda_p": lambda_p}

@@ -52,11 +52,9 @@ class SourceOnly(Method):
         c = self.config
         return {"sgd": lambda p: dann_annealing(p, c.lr_alpha, c.lr_beta)}
 
-    def train_step(self, x_s, y_s, x_t, step, y_t=None):
-        lr = self.lr("sgd")
+    def loss(self, x_s, y_s, x_t, step, y_t=None):
         loss = F.cross_entropy(self.C(self.G(x_s)), y_s)
-        self.update("sgd", loss)
-        return {"loss": loss.item(), "loss_cls": loss.item(), "lr": lr}
+        return loss, {"loss_cls": loss.item()}
 
     def predict(self, x):
         return self.C(self.G(x))

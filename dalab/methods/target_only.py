@@ -21,11 +21,9 @@ class TargetOnly(SourceOnly):
     paper_results = ({"task": "MNIST->MNIST-M (59k/9k images)", "accuracy": 0.9596,
                       "source": "Ganin et al., JMLR 2016, Table 2, train on target"},)
 
-    def train_step(self, x_s, y_s, x_t, step, y_t=None):
+    def loss(self, x_s, y_s, x_t, step, y_t=None):
         if y_t is None:
             raise ValueError("target_only needs target labels: fit() passes them because the "
                              "method declares uses_target_labels")
-        lr = self.lr("sgd")
         loss = F.cross_entropy(self.C(self.G(x_t)), y_t)
-        self.update("sgd", loss)
-        return {"loss": loss.item(), "loss_cls": loss.item(), "lr": lr}
+        return loss, {"loss_cls": loss.item()}
