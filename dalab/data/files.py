@@ -14,7 +14,6 @@ that parses fine is not an error (users re-compress files), and md5s are only co
 from __future__ import annotations
 
 import bz2
-import gzip
 import hashlib
 import os
 import re

@@ -37,8 +37,8 @@ class Method(nn.Module):
     - ``capabilities``: ``"encode"``, ``"translate"``, ``"reconstruct"``;
     - ``translate_to``: the domains ``translate(x, to=...)`` renders into (non-empty exactly when
       ``"translate"`` is a capability; any other ``to`` raises ``ValueError``);
-    - ``equation``: the method's key equation in LaTeX, shown on its Home-page card;
-    - ``pages``: titles of the app pages that show the method at work.
+    - ``equation``: the method's key equation in LaTeX, shown on its Home-page card
+      (the app pages that show a method are the app's to say: ``dalab.ui.cards.METHOD_PAGES``).
     """
 
     name: ClassVar[str]
@@ -48,7 +48,6 @@ class Method(nn.Module):
     capabilities: ClassVar[frozenset[str]] = frozenset()
     translate_to: ClassVar[frozenset[str]] = frozenset()  # "source" and/or "target"
     equation: ClassVar[str] = ""         # key equation (LaTeX) for the app's method card
-    pages: ClassVar[tuple[str, ...]] = ("Train",)  # app page titles that show this method
     uses_target_labels: ClassVar[bool] = False  # True only for the target-only upper bound
     input_kinds: ClassVar[frozenset[str]] = frozenset({"image", "points"})  # what it accepts
     default_steps: ClassVar[int] = 3000

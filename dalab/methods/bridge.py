@@ -303,7 +303,6 @@ class Bridge(Method):
     translate_to = frozenset({"source", "target"})  # Fig. 1b, both ways through z'
     equation = (r"\mathcal{L}=\mathcal{L}_{rec}+\beta_{KL}KL+\beta_{SWD}SWD(z'_s,z'_t)"
                 r"+\beta_{Cls}\mathrm{CE}(f(z'),y)")  # Eq. 4
-    pages = ("Bridge interpolation", "Translate")
     default_steps = 4000
 
     def __init__(self, config=None, *, input_shape, num_classes):

@@ -40,7 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import domain_adversarial_loss, gaussian_kl  # noqa: F401 (gaussian_kl: Eq. 7)
-from ..nn import LeNetFeatures, dann_annealing, grad_reverse, grl_lambda, make_classifier
+from ..nn import (LeNetFeatures, dann_annealing, domain_discriminator, grad_reverse, grl_lambda,
+                  make_classifier)
 from .base import Latent, Method
 
 MODES = ("full", "pm1", "pm2", "none")
@@ -255,7 +256,6 @@ class CDLM(Method):
     capabilities = frozenset({"encode", "translate", "reconstruct"})
     translate_to = frozenset({"source"})  # one decoder, for the source domain (Sec. 3.2.4)
     equation = r"z_{st}=\mu_s+\sigma_s\odot(\gamma_1 h_t+\gamma_2\epsilon)\quad(1)"
-    pages = ("Modulation", "KL-gap calculator", "Latent vs prior")
     input_kinds = frozenset({"image"})  # 28x28 images only (raises ValueError otherwise)
     default_steps = 3000
 
@@ -277,8 +277,7 @@ class CDLM(Method):
         c, d = self.input_shape[0], cfg.latent_dim
         self.E = CDLMEncoder(c, d)
         self.D = CDLMDecoder(d, c)
-        self.Xi = nn.Sequential(nn.Linear(d, cfg.disc_hidden), nn.ReLU(),
-                                nn.Linear(cfg.disc_hidden, 1))
+        self.Xi = domain_discriminator(d, cfg.disc_hidden)
         # a softmax layer on h: the sigmoid layer of h already is the hidden layer (our
         # choice; an MLP behind the sigmoid barely moves in the first hundreds of steps)
         self.C = nn.Linear(d, self.num_classes)

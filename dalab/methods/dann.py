@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..losses import domain_adversarial_loss
-from ..nn import grad_reverse, grl_lambda
+from ..nn import domain_discriminator, grad_reverse, grl_lambda
 from .source_only import SourceOnly, SourceOnlyConfig
 
 
@@ -43,14 +42,12 @@ class DANN(SourceOnly):
     Config = DANNConfig
     equation = (r"\min_{F,C}\max_{D}\ \mathcal{L}_{y}(C(F(x_s)),y_s)"
                 r"-\lambda\,\mathcal{L}_{d}(D(F(x)),\,d)")
-    pages = ("Alignment",)
     paper_results = ({"task": "MNIST->MNIST-M (59k/9k images)", "accuracy": 0.7666,
                       "source": "Ganin et al., JMLR 2016, Table 2"},)
 
     def __init__(self, config=None, *, input_shape, num_classes):
         super().__init__(config, input_shape=input_shape, num_classes=num_classes)
-        self.D = nn.Sequential(nn.Linear(self.G.out_features, self.config.disc_hidden),
-                               nn.ReLU(), nn.Linear(self.config.disc_hidden, 1))
+        self.D = domain_discriminator(self.G.out_features, self.config.disc_hidden)
 
     def loss(self, x_s, y_s, x_t, step, y_t=None):
         lambda_p = grl_lambda(self.progress(step), self.config.grl_gamma)

@@ -328,7 +328,6 @@ class _DFABase(Method):
     """Shared by DFA-ENT and DFA-MCD: the autoencoder, L_kld and the alignment term."""
 
     capabilities = frozenset({"encode", "reconstruct"})
-    pages = ("Latent vs prior", "Alignment")
 
     def __init__(self, config=None, *, input_shape, num_classes):
         super().__init__(config, input_shape=input_shape, num_classes=num_classes)

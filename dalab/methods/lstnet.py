@@ -259,7 +259,6 @@ class LSTNet(Method):
     capabilities = frozenset({"encode", "translate", "reconstruct"})
     translate_to = frozenset({"source", "target"})  # G_1(E_2(x)) and G_2(E_1(x))
     equation = r"f(x_2)=h(G_1(E_2(x_2))),\quad CC_4=|x_2-G_2(E_1(G_1(E_2(x_2))))|_1"
-    pages = ("Translate",)
     input_kinds = frozenset({"image"})  # Table 1 is a 28 x 28 image network
     default_steps = 2000  # ~25 min on one CPU thread at width 1/8 (docs: "Cost")
 

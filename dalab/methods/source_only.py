@@ -32,7 +32,6 @@ class SourceOnly(Method):
     Config = SourceOnlyConfig
     capabilities = frozenset({"encode"})
     equation = r"\min_{f}\ \mathbb{E}_{(x,y)\sim S}\,\mathrm{CE}(f(x), y)"
-    pages = ("Alignment",)  # the 'before' next to an adapted model
     paper_results = ({"task": "MNIST->MNIST-M (59k/9k images)", "accuracy": 0.5225,
                       "source": "Ganin et al., JMLR 2016, Table 2, source only"},)
 

@@ -17,7 +17,6 @@ class TargetOnly(SourceOnly):
     summary = "Train on labelled target data: the upper bound (uses target labels)."
     uses_target_labels = True
     equation = r"\min_{f}\ \mathbb{E}_{(x,y)\sim T}\,\mathrm{CE}(f(x), y)"
-    pages = ("Results",)  # the upper bound of the benchmark table
     paper_results = ({"task": "MNIST->MNIST-M (59k/9k images)", "accuracy": 0.9596,
                       "source": "Ganin et al., JMLR 2016, Table 2, train on target"},)
 

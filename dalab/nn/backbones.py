@@ -61,6 +61,12 @@ def make_features(input_shape: tuple[int, ...]) -> nn.Module:
     raise ValueError(f"unsupported input shape {input_shape}: expected (C, H, W) or (D,)")
 
 
+def domain_discriminator(in_features: int, hidden: int = 100) -> nn.Sequential:
+    """DANN's domain classifier: FC hidden -> ReLU -> FC 1 (a logit: source vs target). The
+    one discriminator of features behind gradient reversal (DANN's D, CDLM's Xi)."""
+    return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+
 def make_classifier(in_features: int, num_classes: int, hidden: int = 100) -> nn.Sequential:
     """DANN's label predictor: FC hidden -> ReLU -> FC hidden -> ReLU -> FC classes."""
     return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(),

@@ -83,6 +83,19 @@ def card_latex(equation: str, max_chars: int = MAX_EQUATION_CHARS) -> str:
     return r"\begin{gathered}" + r"\\ ".join(lines) + r"\end{gathered}"
 
 
+# the app pages that show each method at work (the app's knowledge, not the core's: issue 23)
+METHOD_PAGES: dict[str, tuple[str, ...]] = {
+    "source_only": ("Alignment", "Playground"),   # the 'before' next to an adapted model
+    "target_only": ("Results",),                  # the upper bound of the benchmark table
+    "dann": ("Alignment", "Playground"),
+    "cdlm": ("Modulation", "KL-gap calculator", "Latent vs prior"),
+    "dfa_ent": ("Latent vs prior", "Alignment", "Playground"),
+    "dfa_mcd": ("Latent vs prior", "Alignment", "Playground"),
+    "bridge": ("Bridge interpolation", "Translate"),
+    "lstnet": ("Translate",),
+}
+
+
 def method_cards(methods, zoo_entries: list[dict]) -> list[dict]:
     """``[{"name", "paper", "idea", "equation", "latex", "pages", "zoo"}]`` for the Home page:
     ``methods`` are the registered classes, ``latex`` the equation as the card draws it
@@ -90,5 +103,5 @@ def method_cards(methods, zoo_entries: list[dict]) -> list[dict]:
     zoo entries."""
     return [{"name": m.name, "paper": m.paper, "idea": m.summary, "equation": m.equation,
              "latex": card_latex(m.equation) if m.equation else "",
-             "pages": ", ".join(m.pages),
+             "pages": ", ".join(METHOD_PAGES.get(m.name, ("Train",))),
              "zoo": sum(e["method"] == m.name for e in zoo_entries)} for m in methods]
