@@ -270,6 +270,24 @@ def _info(source, target, method="cdlm"):
     return {"method": method, "pair": {"source": source, "target": target}}
 
 
+def test_the_gallery_legend_names_models_that_cannot_render_a_domain():
+    """Issue 25: in the gallery's other direction CDLM (a source decoder only) dropped out with
+    its reason only in the JSON; the legend under the gallery now says it."""
+    from dalab.methods import build_method
+    from dalab.ui.gradio_app import gallery_legend
+    cdlm = build_method("cdlm", input_shape=(1, 28, 28), num_classes=10)
+    models = [{"short": "cdlm m->d", "label": "zoo: cdlm_mnist_to_digits", "accuracy": 0.87,
+               "info": _info("mnist", "digits"), "model": cdlm},
+              {"short": "cdlm d->m", "label": "zoo: cdlm_digits_to_mnist", "accuracy": None,
+               "info": _info("digits", "mnist"), "model": cdlm}]
+    text = gallery_legend(models, "mnist")   # m->d: mnist images would go to its target
+    first, second = text.split("\n")
+    assert "**cdlm m->d**" in first and "No picture for mnist images" in first
+    assert "source" in first.split("No picture")[1]
+    assert "**cdlm d->m**" in second and "No picture" not in second
+    assert "No loaded model" in gallery_legend(models, "mnistm")
+
+
 def test_models_for_a_domain_are_those_of_its_pairs():
     from dalab.ui.gradio_app import gallery_columns
     from dalab.ui.translate import models_for_domain

@@ -187,6 +187,22 @@ def gallery_columns(models: list[dict], domain: str) -> int:
     return 1 + len(models_for_domain(models, domain))
 
 
+def gallery_legend(models: list[dict], domain: str) -> str:
+    """Markdown under the gallery for ``domain``: each model of the domain (caption name, full
+    name, accuracy), and for a model that cannot render this domain's images (CDLM has a
+    decoder for its source domain only) the reason, which was only in the JSON (issue 25)."""
+    lines = []
+    for m in models_for_domain(models, domain):
+        to = direction_for(domain, m["info"])
+        problem = direction_problem(m["model"], to)
+        line = f"- **{m['short']}**: {m['label']}" + (
+            f", target accuracy {m['accuracy']:.0%}" if m.get("accuracy") is not None else "")
+        if problem:
+            line += f". **No picture for {domain} images** (its tiles are blank): {problem}"
+        lines.append(line)
+    return "\n".join(lines) or f"No loaded model has {domain} in its pair."
+
+
 def legend(models: list[dict]) -> str:
     """Markdown under a gallery: each caption's short name and the model's full name."""
     return "\n".join(f"- **{m['short']}**: {m['label']}" + (
@@ -348,13 +364,15 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
         models_json = gr.JSON(visible=False)
 
         def columns(domain):
-            """One row per test image: the image and each model of its domain."""
-            return gr.update(columns=gallery_columns(bank.models(), domain))
+            """One row per test image: the image and each model of its domain; the legend
+            names each model, and why one cannot render this domain's images."""
+            return (gr.update(columns=gallery_columns(bank.models(), domain)),
+                    gallery_legend(bank.models(), domain))
 
         gal_btn.click(gallery, [domain, count, seed], [gal_out, gal_json], api_name="gallery")
         redraw_btn.click(redraw, [domain, count], [seed, gal_out, gal_json], api_name="redraw")
         for event in (domain.change, demo.load):
-            event(columns, [domain], gal_out, api_visibility="private")
+            event(columns, [domain], [gal_out, gal_names], api_visibility="private")
 
         def on_load():
             """The status line and the model list."""
@@ -378,15 +396,15 @@ def build_app(models=None, runs_dir: str = "runs") -> gr.Blocks:
 
         def legends():
             names = legend(bank.models())
-            return names, names, names
+            return names, names
 
-        names = [draw_names, upload_names, gal_names]
+        names = [draw_names, upload_names]
         demo.load(on_load, None, [status, models_json], api_name="models").then(
             legends, None, names, api_visibility="private")
         reload_btn.click(reload_models, None, [status, models_json],
                          api_name="reload_models").then(legends, None, names,
                                                         api_visibility="private").then(
-            columns, [domain], gal_out, api_visibility="private")
+            columns, [domain], [gal_out, gal_names], api_visibility="private")
         demo.load(None, js=SELECT_BRUSH)
         sketchpad.clear(None, js=SELECT_BRUSH)  # "Clear" deselects the brush: pick it again
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
