@@ -12,8 +12,8 @@ from dalab.ui.glossary import HELP, columns
 from dalab.ui.models import picker_label
 from dalab.ui.modulation import (GAMMA1_GRID, GAMMA2_GRID, MODE_LABELS, TEST_MODE_NOTE,
                                  batch_means, encode_batch, gap_at, grid_accuracy, grid_gap,
-                                 mode_equations, modulation_view, page_batch, trained_gammas,
-                                 view_csv)
+                                 mode_equations, modulation_view, page_batch,
+                                 representative_dims, trained_gammas, view_csv)
 from dalab.ui.paper_tables import CDLM_TABLE3_SOURCE, cdlm_table3
 from dalab.ui.sidebar import device, load_model, load_model_or_explain, models_cached, pick_model
 from dalab.ui.state import clamp, init_from_query, kept, key, show_link_notes, to_query
@@ -87,7 +87,12 @@ cfg = info["config"]
 d = int(cfg["latent_dim"])
 PAGE = "modulation"  # widget keys are "modulation.gamma1", ...; link parameters plain
 RANGES = {"gamma1": (0.1, 3.0), "gamma2": (0.0, 1.0), "dim_x": (0, d - 1), "dim_y": (0, d - 1)}
-init_from_query({**trained_gammas(cfg), "mode": "full", "dim_x": 0, "dim_y": min(1, d - 1)},
+# Fig. 4 opens on the two dimensions that show what the aggregate says (closer or farther)
+# at the trained gammas; a link or the inputs below may choose others
+(rep_x, rep_y), _ = representative_dims(
+    encoded(m["path"], device(), st.session_state.get(key(PAGE, "n"), 128), 0),
+    **trained_gammas(cfg))
+init_from_query({**trained_gammas(cfg), "mode": "full", "dim_x": rep_x, "dim_y": rep_y},
                 RANGES, {"mode": list(MODE_LABELS)}, page=PAGE)
 show_link_notes()
 
@@ -120,7 +125,7 @@ if present.show_advanced():  # projector mode: fewer controls, these keep their 
                        f"{cfg['gamma1']}, γ2 = {cfg['gamma2']}.")
 else:
     dim_x, dim_y = (int(st.session_state.get(key(PAGE, k), v))
-                    for k, v in (("dim_x", 0), ("dim_y", min(1, d - 1))))
+                    for k, v in (("dim_x", rep_x), ("dim_y", rep_y)))
     n = st.session_state.get(key(PAGE, "n"), 128)
 to_query(["gamma1", "gamma2", "mode", "dim_x", "dim_y"], page=PAGE)
 equation.latex(mode_equations(mode, gamma1)["latex"])
@@ -151,6 +156,14 @@ left, right = st.columns(2)
 with left:
     st.subheader("Means in two dimensions (Fig. 4)")
     st.plotly_chart(figs[1], key="scatter")
+    (best_x, best_y), closer = representative_dims(enc, gamma1, gamma2, mode)
+    st.caption(f"Dimensions {dim_x} and {dim_y}. "
+               + (f"These are the two whose transfer means move most the way the aggregate "
+                  f"below does ({'closer' if closer else 'farther apart'})."
+                  if {dim_x, dim_y} == {best_x, best_y} else
+                  f"The aggregate below is over all {d} dimensions, which can disagree with "
+                  f"two of them: dimensions {best_x} and {best_y} show it best "
+                  f"({'closer' if closer else 'farther apart'})."))
     st.metric("distance of the averages, μ_st to μ_ts (all dimensions)",
               f"{v['dist_st_ts']:.3f}", f"{v['dist_st_ts'] - v['dist_s_t']:+.3f} vs μ_s to μ_t",
               delta_color="inverse",

@@ -261,6 +261,31 @@ def modulation_view(model, enc: dict, gamma1: float, gamma2: float, mode: str = 
     }
 
 
+@torch.no_grad()
+def representative_dims(enc: dict, gamma1: float, gamma2: float, mode: str = "full",
+                        seed: int = 0) -> tuple[tuple[int, int], bool]:
+    """The two latent dimensions Fig. 4's 2-D view should open on, and whether the aggregate
+    says *closer*: the distance between the averages of mu_st and mu_ts (all dimensions,
+    :func:`modulation_view`'s ``dist_st_ts``) against that of mu_s and mu_t. Per dimension the
+    change of the averages' gap, ``|mean mu_st - mean mu_ts| - |mean mu_s - mean mu_t|``; the
+    two dimensions that change most in the aggregate's direction (issue 25: dimensions 0 and 1
+    showed the transfer means farther apart while the aggregate said closer)."""
+    c = _codes(enc, seed)
+    mu_s, sd_s, h_s, mu_t, sd_t, h_t = (c[k] for k in ("mu_s", "sigma_s", "h_s", "mu_t",
+                                                       "sigma_t", "h_t"))
+    mu_st = modulate(mu_s, sd_s, h_t, torch.zeros_like(mu_s), gamma1, gamma2, mode, sd_t)
+    mu_ts = modulate(mu_t, sd_t, h_s, torch.zeros_like(mu_t), gamma1, gamma2, mode, sd_s)
+    before = (mu_s.mean(0) - mu_t.mean(0))
+    after = (mu_st.mean(0) - mu_ts.mean(0))
+    closer = bool(after.norm() < before.norm())
+    change = (after.abs() - before.abs()).cpu().numpy()
+    order = np.argsort(change if closer else -change, kind="stable")
+    if len(order) < 2:
+        return (0, 0), closer
+    i, j = sorted(int(k) for k in order[:2])
+    return (i, j), closer
+
+
 # Table 6, live: the grid of the page's map (gamma1 0.1..3 with 1 in it, gamma2 0..1)
 GAMMA1_GRID = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 GAMMA2_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
