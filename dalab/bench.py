@@ -117,9 +117,9 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
     done, tasks = [], []
     last_commit = [time.monotonic()]
 
-    def maybe_commit(message: str, force: bool = False) -> None:
+    def maybe_commit(message: str, path: Path, force: bool = False) -> None:
         if commit is not None and (force or time.monotonic() - last_commit[0] >= commit_every_s):
-            commit(message)
+            commit(message, path)
             last_commit[0] = time.monotonic()
 
     for i, (m, s, t, k) in enumerate(jobs, 1):
@@ -152,9 +152,10 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
             t0 = time.perf_counter()
             _write_recipe(run_dir, recipe)
 
-            def at_checkpoint(e, name=run_name(m, s, t, k), tag=tag, t0=t0):
+            def at_checkpoint(e, name=run_name(m, s, t, k), tag=tag, t0=t0, run_dir=run_dir):
                 if e.kind == "checkpoint" and 0 < e.step < e.total:
-                    maybe_commit(f"bench: {name} at step {e.step} of {e.total} (checkpoint)")
+                    maybe_commit(f"bench: {name} at step {e.step} of {e.total} (checkpoint)",
+                                 run_dir)
                 elif e.kind == "eval" and e.step < e.total:  # progress, every tenth of a run
                     acc = e.metrics.get("target_test", e.metrics.get("source_test"))
                     left = (time.perf_counter() - t0) / max(e.step, 1) * (e.total - e.step)
@@ -177,7 +178,8 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
             if res.status == "finished":
                 finish_run(run_dir, log=log)
                 maybe_commit(f"bench: {run_name(m, s, t, k)} ({recipe.name}) target "
-                             f"{res.accuracy.get('target_test', float('nan')):.4f}", force=True)
+                             f"{res.accuracy.get('target_test', float('nan')):.4f}", run_dir,
+                             force=True)
         done.append(run_dir)
     if tasks:
         results = run_tasks(tasks, log=log)
@@ -185,7 +187,7 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
             if r.get("status") == "finished":
                 finish_run(Path(task["args"]["run_dir"]), log=log)
                 maybe_commit(f"bench: {task['name']} target {r.get('target_test', 0):.4f}",
-                             force=True)
+                             Path(task["args"]["run_dir"]), force=True)
         failed = [r for r in results if "error" in r]
         if failed:
             raise BenchRunFailed(f"{len(failed)} benchmark run(s) failed: "
@@ -207,7 +209,7 @@ def run_bench(out_dir: str | Path, methods: list[str] | None = None, pairs=PAIRS
                     log(f"[peer] skada {name} {s}->{t} seed {k}: target "
                         f"{r['accuracy']['target_test']:.4f} ({r['wall_time_s']:.0f} s)")
                     maybe_commit(f"bench: {run_name(f'skada-{name}', s, t, k)} target "
-                                 f"{r['accuracy']['target_test']:.4f}", force=True)
+                                 f"{r['accuracy']['target_test']:.4f}", run_dir, force=True)
                 done.append(run_dir)
     return done
 
@@ -474,25 +476,29 @@ def recipes_markdown() -> str:
 
 
 def git_committer(folder: str | Path, log: Callable[[str], None] = print
-                  ) -> Callable[[str], None]:
-    """``commit(message)``: ``git add`` and ``git commit`` of ``folder`` alone (other staged
-    or changed files are left as they are), retried while another git process holds the
-    index; nothing to commit is not an error. For ``dalab bench --commit``."""
+                  ) -> Callable[..., None]:
+    """``commit(message, path=None)``: ``git add`` and ``git commit`` of ``path`` (a run's
+    folder; default the whole ``folder``) alone, other staged or changed files left as they
+    are; retried while another git process holds the index; nothing to commit is not an
+    error. For ``dalab bench --commit``, which commits one run at a time: committing the whole
+    folder would also commit every other run's latest checkpoint, over and over (2 MB each for
+    DFA-MCD: this is what made the first campaign session add 50 MB to the history)."""
     import subprocess
 
     folder = Path(folder)
 
-    def commit(message: str) -> None:
+    def commit(message: str, path: str | Path | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        target = str(Path(path).resolve().relative_to(folder.resolve())) if path else "."
         for attempt in range(10):
-            add = subprocess.run(["git", "add", "-A", "--", "."], cwd=folder,
+            add = subprocess.run(["git", "add", "-A", "--", target], cwd=folder,
                                  capture_output=True, text=True)
             if add.returncode == 0:
-                staged = subprocess.run(["git", "diff", "--cached", "--quiet", "--", "."],
+                staged = subprocess.run(["git", "diff", "--cached", "--quiet", "--", target],
                                         cwd=folder)
                 if staged.returncode == 0:
                     return  # nothing new
-                done = subprocess.run(["git", "commit", "-q", "-m", message, "--", "."],
+                done = subprocess.run(["git", "commit", "-q", "-m", message, "--", target],
                                       cwd=folder, capture_output=True, text=True)
                 if done.returncode == 0:
                     log(f"committed: {message}")

@@ -196,3 +196,29 @@ def test_gpu_recipes_are_written_down_and_refused_on_the_cpu(tmp_path, capsys):
     assert main(["bench", "--gpu-recipes", "--device", "cuda", "--methods", "dann",
                  "--out", str(tmp_path)]) == 2
     assert not any(tmp_path.iterdir())
+
+
+def test_the_committer_commits_one_run_folder_not_the_others_checkpoints(tmp_path):
+    """dalab bench --commit commits the finished (or checkpointed) run alone: another run's
+    checkpoint in progress is not dragged into the history at every commit."""
+    import subprocess
+
+    from dalab.bench import git_committer
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    bench = tmp_path / "bench"
+    for run in ("a/m/seed0", "a/m/seed1"):
+        (bench / run).mkdir(parents=True)
+        (bench / run / "config.json").write_text(run)
+    (tmp_path / "elsewhere.txt").write_text("not mine")
+    subprocess.run(["git", "config", "user.email", "t@t"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "config", "user.name", "t"], cwd=tmp_path, check=True)
+    logs = []
+    commit = git_committer(bench, log=logs.append)
+    commit("bench: a/m/seed0", bench / "a" / "m" / "seed0")
+    files = subprocess.run(["git", "ls-files"], cwd=tmp_path, capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert files == ["bench/a/m/seed0/config.json"], files
+    commit("again, nothing new", bench / "a" / "m" / "seed0")  # no empty commit, no error
+    n = subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=tmp_path,
+                       capture_output=True, text=True, check=True).stdout.strip()
+    assert n == "1" and logs == ["committed: bench: a/m/seed0"]
